@@ -1,0 +1,190 @@
+"""Train the colorization GAN. Read top to bottom: set-up, data, networks, loop.
+
+    python -m training.train --data ../shared/data/photos/train --val ../shared/data/photos/val --out runs/x
+    torchrun --nproc_per_node=8 -m training.train --data /imagenet/train ...   # DistributedDataParallel
+
+Each step trains the discriminator on (L, real ab) vs (L, G(L)), then the
+generator on the non-saturating GAN term plus lambda * L1, with D frozen;
+during --warmup-epochs only the generator's L1 step runs. Checkpoints
+(OUT/last.pt, OUT/epoch_NNN.pt) hold the networks, optimisers, model_args
+and the resolved options, so export and resume need nothing else.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, DistributedSampler, Subset
+from tqdm import tqdm
+
+from training.data import ColorPhotos
+from training.losses import discriminator_loss, generator_loss
+from training.networks import define_discriminator, define_generator, generator_args
+from training.options import parse_args
+from training.samples import save_grid
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    # --- processes and device: one process, or one per GPU/CPU rank under torchrun ---
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    if distributed:
+        local_rank = int(os.environ["LOCAL_RANK"])
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    main_process = rank == 0
+    torch.manual_seed(args.seed + rank)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    use_amp = args.amp == "on" or (args.amp == "auto" and device.type == "cuda")
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_amp else nullcontext
+    out = Path(args.out)
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "options.json").write_text(json.dumps(vars(args), indent=2))
+
+    # --- data ---
+    train_set = ColorPhotos(args.data, args.size, train=True, sketch_prob=args.sketch_prob,
+                            crop_scale=args.crop_scale)
+    sampler = DistributedSampler(train_set, seed=args.seed) if distributed else None
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler,
+                        num_workers=args.workers, drop_last=True, pin_memory=device.type == "cuda",
+                        persistent_workers=args.workers > 0)
+    grid_batch = None
+    if args.val and main_process:
+        val_set = ColorPhotos(args.val, args.size, train=False)
+        grid_set = Subset(val_set, range(min(args.grid_images, len(val_set))))
+        grid_batch = next(iter(DataLoader(grid_set, batch_size=len(grid_set))))
+
+    # --- networks and optimisers ---
+    net_g = define_generator(ngf=args.ngf, depth=args.depth, max_channels=args.max_channels,
+                             upsample=args.upsample).to(device)
+    net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).to(device)
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr * args.lr_d_scale, betas=(args.beta1, 0.999))
+    half = args.epochs // 2  # constant lr for the first half, then linear decay to 0
+    decay = lambda epoch: 1.0 - max(0, epoch - half) / (args.epochs - half + 1)  # noqa: E731
+    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, decay)
+    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, decay)
+    start_epoch, step = 0, 0
+    if args.resume and (out / "last.pt").exists():
+        ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
+        net_g.load_state_dict(ckpt["generator"])
+        net_d.load_state_dict(ckpt["discriminator"])
+        for obj, key in ((opt_g, "opt_g"), (opt_d, "opt_d"), (sched_g, "sched_g"), (sched_d, "sched_d")):
+            obj.load_state_dict(ckpt[key])
+        start_epoch, step = ckpt["epoch"], ckpt["step"]
+        if main_process:
+            print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}, step {step}")
+    # The G step reaches D through its plain module: D's weights are frozen there and
+    # need no gradient synchronisation.
+    plain_d = net_d
+    if distributed:
+        net_g, net_d = DDP(net_g), DDP(net_d)
+
+    def save_checkpoint(epoch: int, name: str) -> None:
+        state = {
+            "generator": _plain(net_g).state_dict(), "discriminator": plain_d.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "sched_g": sched_g.state_dict(), "sched_d": sched_d.state_dict(),
+            "model_args": generator_args(_plain(net_g)), "config": vars(args), "epoch": epoch, "step": step,
+        }
+        torch.save(state, out / f"{name}.tmp")
+        os.replace(out / f"{name}.tmp", out / name)
+
+    # --- training loop ---
+    log_file = open(out / "losses.csv", "a", newline="") if main_process else None
+    log = csv.writer(log_file) if log_file else None
+    if log_file and log_file.tell() == 0:
+        log.writerow(["step", "epoch", "phase", "g_gan", "g_l1", "d_real", "d_fake", "lr", "seconds"])
+    t0 = last_save = time.time()
+    for epoch in range(start_epoch, args.epochs):
+        if sampler:
+            sampler.set_epoch(epoch)
+        warmup = epoch < args.warmup_epochs
+        net_g.train(), net_d.train()
+        steps = len(loader) if not args.max_steps_per_epoch else min(len(loader), args.max_steps_per_epoch)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}{' (L1 warm-up)' if warmup else ''}",
+                   disable=not main_process, dynamic_ncols=True)
+        for i, (lightness, real_ab) in enumerate(loader):
+            if i >= steps:
+                break
+            lightness = lightness.to(device, non_blocking=True)  # (N, 1, H, W) in [-1, 1]
+            real_ab = real_ab.to(device, non_blocking=True)  # (N, 2, H, W) in about [-1, 1]
+            with autocast():
+                fake_ab = net_g(lightness)
+
+            d_real = d_fake = g_gan = torch.zeros((), device=device)
+            if not warmup:
+                # Discriminator: real pairs -> 1, generated pairs -> 0.
+                with autocast():
+                    loss_d, d_real, d_fake = discriminator_loss(net_d(lightness, real_ab),
+                                                                net_d(lightness, fake_ab.detach()))
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+
+            # Generator: fool the frozen D and stay close to the truth in L1.
+            plain_d.requires_grad_(False)
+            with autocast():
+                if warmup:
+                    g_l1 = torch.nn.functional.l1_loss(fake_ab.float(), real_ab)
+                    loss_g = args.lambda_l1 * g_l1
+                else:
+                    loss_g, g_gan, g_l1 = generator_loss(plain_d(lightness, fake_ab), fake_ab.float(),
+                                                         real_ab, args.lambda_l1)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            plain_d.requires_grad_(True)
+
+            step += 1
+            if main_process:
+                values = [g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()]
+                log.writerow([step, epoch + 1, "l1" if warmup else "gan", *(f"{v:.5f}" for v in values),
+                              f"{sched_g.get_last_lr()[0]:.3g}", f"{time.time() - t0:.1f}"])
+                bar.set_postfix(g_gan=f"{values[0]:.3f}", l1=f"{values[1]:.4f}", d_real=f"{values[2]:.3f}",
+                                d_fake=f"{values[3]:.3f}")
+                bar.update()
+                if time.time() - last_save > args.checkpoint_minutes * 60:
+                    save_checkpoint(epoch, "last.pt")  # mid-epoch: resume restarts this epoch
+                    last_save = time.time()
+        bar.close()
+        sched_g.step(), sched_d.step()
+
+        if main_process:
+            log_file.flush()
+            save_checkpoint(epoch + 1, "last.pt")
+            save_checkpoint(epoch + 1, f"epoch_{epoch + 1:03d}.pt")
+            last_save = time.time()
+            if grid_batch is not None:
+                net_g.eval()
+                with torch.no_grad():
+                    fake = _plain(net_g)(grid_batch[0].to(device)).float().cpu()
+                save_grid(grid_batch[0], fake, grid_batch[1], out / f"grid_{epoch + 1:03d}.png")
+    if log_file:
+        log_file.close()
+    if distributed:
+        dist.destroy_process_group()
+
+
+def _plain(net: torch.nn.Module) -> torch.nn.Module:
+    """The network inside a DDP wrapper, or the network itself."""
+    return net.module if isinstance(net, DDP) else net
+
+
+if __name__ == "__main__":
+    main()
