@@ -91,13 +91,25 @@ def rgb_to_l(rgb: np.ndarray) -> np.ndarray:
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Lab (..., 3) -> sRGB (..., 3) float32 in [0, 1].
 
-    Colours outside the sRGB gamut are clipped per channel in linear light,
-    never wrapped and never NaN.
+    Colours outside the sRGB gamut are brought inside, never wrapped and
+    never NaN: first by mixing with the grey of the same luminance (which
+    keeps L* and roughly the hue, so a too-vivid prediction loses chroma
+    rather than lightness), then by clipping what L* itself puts out of range.
     """
     lab = np.asarray(lab, dtype=np.float32)
     fy = (lab[..., 0] + 16.0) / 116.0
     f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    return linear_to_srgb(_f_inv(f) @ _M_XYZN2RGB)
+    return linear_to_srgb(_fit_gamut(_f_inv(f) @ _M_XYZN2RGB))
+
+
+def _fit_gamut(linear: np.ndarray) -> np.ndarray:
+    """Scale each pixel's chroma (its distance from grey of equal Y) until it fits [0, 1]."""
+    y = np.clip(linear @ _Y_WEIGHTS, 0.0, 1.0)[..., None]
+    excess = linear - y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(excess > 0, (1.0 - y) / excess, np.where(excess < 0, -y / excess, np.inf))
+    scale = np.minimum(room.min(axis=-1, keepdims=True), 1.0)
+    return y + excess * scale
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -1,0 +1,128 @@
+"""The ONNX colorizer: a photo of any size in, the same photo in colour out.
+
+The generator works at a small fixed size (256x256 by default), but users
+upload 12-megapixel phone photos and expect them back just as sharp. So the
+model only predicts colour: its ab output is upsampled to the original
+resolution and recombined with the original full-resolution L, which
+carries all the detail. Full-resolution work runs in horizontal bands so
+that memory stays a few bytes per pixel above the decoded image.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from colorizer.lab import decode_ab, encode_l, lab_to_rgb, rgb_to_l, to_uint8
+
+DEFAULT_SIZE = 256
+MAX_VIVIDNESS = 2.0
+BAND_PIXELS = 1 << 19  # full-resolution pixels converted per band
+
+
+def default_model_path() -> Path:
+    """$COLORIZER_MODEL_PATH, or the model shipped in models/."""
+    env = os.environ.get("COLORIZER_MODEL_PATH")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models" / "colorizer.onnx"
+
+
+class Colorizer:
+    """One onnxruntime session; create it once per process and reuse it."""
+
+    def __init__(self, session: ort.InferenceSession, size: int, path: Path) -> None:
+        self.session, self.size, self.path = session, size, path
+        self.metadata = dict(session.get_modelmeta().custom_metadata_map)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
+             size: int | None = None) -> "Colorizer":
+        """Open the model at `path` (default: default_model_path()).
+
+        threads: intra-op threads (None = onnxruntime's default, all cores).
+        size: working size; default from the model's fixed input shape, else
+        its `working_size` metadata, else 256.
+        """
+        path = Path(path) if path else default_model_path()
+        if not path.is_file():
+            raise FileNotFoundError(f"colorizer model not found at {path} (set COLORIZER_MODEL_PATH)")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return cls(session, size or _working_size(session), path)
+
+    def describe(self) -> dict:
+        """A short, JSON-ready description for health checks and logs."""
+        return {"path": self.path.name, "size": self.size,
+                "model_args": json.loads(self.metadata.get("model_args", "null"))}
+
+    def predict_ab(self, image: Image.Image) -> np.ndarray:
+        """Colour for `image` at the working size: a*, b* as float32 (size, size, 2)."""
+        small = image.convert("RGB").resize((self.size, self.size), Image.BILINEAR, reducing_gap=2.0)
+        lightness = encode_l(rgb_to_l(np.asarray(small)))[None, None]  # (1, 1, size, size)
+        ab = self.session.run(["ab"], {"L": lightness})[0][0]  # (2, size, size) in [-1, 1]
+        return decode_ab(ab.transpose(1, 2, 0))
+
+    def colorize(self, image: Image.Image, vividness: float = 1.0) -> Image.Image:
+        """Colorize `image` from its lightness alone; same size and alpha as the input.
+
+        vividness scales the predicted chroma: 0 gives grey, 1 the model, 2 twice as vivid.
+        """
+        _check_vividness(vividness)
+        if vividness == 0:
+            return apply_ab(image, np.zeros((1, 1, 2), np.float32), 0.0)
+        return apply_ab(image, self.predict_ab(image), vividness)
+
+
+def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Image.Image:
+    """Put colour `ab` (h, w, 2) a*/b*, any resolution, onto the full-resolution L of `image`.
+
+    Returns RGB, or RGBA with the input's alpha. Output L* equals input L*
+    wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness).
+    """
+    _check_vividness(vividness)
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    rgb = np.asarray(image.convert("RGB"))
+    height, width = rgb.shape[:2]
+    ab_images = [Image.fromarray(np.ascontiguousarray(ab[..., i], dtype=np.float32), mode="F") for i in range(2)]
+    out = np.empty_like(rgb)
+    band = max(1, BAND_PIXELS // width)
+    lab = np.empty((band, width, 3), np.float32)
+    for top in range(0, height, band):
+        rows = min(band, height - top)
+        lab_band = lab[:rows]
+        lab_band[..., 0] = rgb_to_l(rgb[top:top + rows])
+        for i, channel in enumerate(ab_images):
+            lab_band[..., 1 + i] = _resize_rows(channel, width, height, top, rows)
+        if vividness != 1.0:
+            lab_band[..., 1:] *= vividness
+        out[top:top + rows] = to_uint8(lab_to_rgb(lab_band))
+    result = Image.fromarray(out)
+    if alpha is not None:
+        result.putalpha(alpha)
+    return result
+
+
+def _resize_rows(channel: Image.Image, width: int, height: int, top: int, rows: int) -> np.ndarray:
+    """Rows [top, top + rows) of `channel` bilinearly resized to width x height."""
+    scale_y = channel.height / height
+    box = (0.0, top * scale_y, float(channel.width), (top + rows) * scale_y)
+    return np.asarray(channel.resize((width, rows), Image.BILINEAR, box=box), dtype=np.float32)
+
+
+def _working_size(session: ort.InferenceSession) -> int:
+    height, width = session.get_inputs()[0].shape[2:]
+    if isinstance(height, int) and isinstance(width, int) and height == width:
+        return height
+    meta = session.get_modelmeta().custom_metadata_map
+    return int(meta.get("working_size", DEFAULT_SIZE))
+
+
+def _check_vividness(vividness: float) -> None:
+    if not 0.0 <= vividness <= MAX_VIVIDNESS:
+        raise ValueError(f"vividness must lie between 0 and {MAX_VIVIDNESS:g}, got {vividness}")
