@@ -44,7 +44,8 @@ class Colorizer:
 
         threads: intra-op threads (None = onnxruntime's default, all cores).
         size: working size; default from the model's fixed input shape, else
-        its `working_size` metadata, else 256.
+        its `working_size` metadata, else 256. Raises ValueError for a size
+        the model cannot run at (not a multiple of its `size_multiple`).
         """
         path = Path(path) if path else default_model_path()
         if not path.is_file():
@@ -54,7 +55,9 @@ class Colorizer:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return cls(session, size or _working_size(session), path)
+        size = size or _working_size(session)
+        _check_size(session, size)
+        return cls(session, size, path)
 
     def describe(self) -> dict:
         """A short, JSON-ready description for health checks and logs."""
@@ -86,25 +89,23 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Imag
     wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness).
     """
     _check_vividness(vividness)
-    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
-    rgb = np.asarray(image.convert("RGB"))
-    height, width = rgb.shape[:2]
+    width, height = image.size
     ab_images = [Image.fromarray(np.ascontiguousarray(ab[..., i], dtype=np.float32), mode="F") for i in range(2)]
-    out = np.empty_like(rgb)
+    has_alpha = "A" in image.getbands()
+    result = Image.new("RGBA" if has_alpha else "RGB", image.size)
     band = max(1, BAND_PIXELS // width)
     lab = np.empty((band, width, 3), np.float32)
     for top in range(0, height, band):
         rows = min(band, height - top)
         lab_band = lab[:rows]
-        lab_band[..., 0] = rgb_to_l(rgb[top:top + rows])
+        lab_band[..., 0] = rgb_to_l(np.asarray(image.crop((0, top, width, top + rows)).convert("RGB")))
         for i, channel in enumerate(ab_images):
             lab_band[..., 1 + i] = _resize_rows(channel, width, height, top, rows)
         if vividness != 1.0:
             lab_band[..., 1:] *= vividness
-        out[top:top + rows] = to_uint8(lab_to_rgb(lab_band))
-    result = Image.fromarray(out)
-    if alpha is not None:
-        result.putalpha(alpha)
+        result.paste(Image.fromarray(to_uint8(lab_to_rgb(lab_band))), (0, top))
+    if has_alpha:
+        result.putalpha(image.getchannel("A"))
     return result
 
 
@@ -121,6 +122,13 @@ def _working_size(session: ort.InferenceSession) -> int:
         return height
     meta = session.get_modelmeta().custom_metadata_map
     return int(meta.get("working_size", DEFAULT_SIZE))
+
+
+def _check_size(session: ort.InferenceSession, size: int) -> None:
+    """A U-Net of depth d only runs at sides divisible by 2**d; fail here, not inside onnxruntime."""
+    multiple = int(session.get_modelmeta().custom_metadata_map.get("size_multiple", 1))
+    if size < 1 or size % multiple:
+        raise ValueError(f"working size must be a positive multiple of {multiple} for this model, got {size}")
 
 
 def _check_vividness(vividness: float) -> None:

@@ -69,7 +69,7 @@ def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = 
         try:
             img = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as exc:
-            raise ImageTooLarge(f"The image has too many pixels (limit {max_pixels / 1e6:.0f} megapixels).") from exc
+            raise ImageTooLarge(f"The image has too many pixels (limit {_megapixels(max_pixels)}).") from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise NotAnImage("This file is not an image we can read (try JPEG, PNG or WebP).") from exc
         if img.format not in SUPPORTED_FORMATS:
@@ -77,18 +77,25 @@ def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = 
         width, height = img.size
         if width * height > max_pixels:
             raise ImageTooLarge(
-                f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-                f"the limit is {max_pixels / 1e6:.0f} megapixels."
+                f"The image is {width}x{height} ({_megapixels(width * height)}); "
+                f"the limit is {_megapixels(max_pixels)}."
             )
         if width == 0 or height == 0:
             raise NotAnImage("The image has no pixels.")
         try:
             img.seek(0)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)
         except (OSError, EOFError, SyntaxError, ValueError, IndexError) as exc:
             raise TruncatedImage("The image file is truncated or corrupt; please upload it again.") from exc
-    return _to_rgb_or_rgba(img)
+    try:
+        return _to_rgb_or_rgba(img)
+    except ValueError as exc:  # a mode Pillow reads but cannot convert, e.g. premultiplied "La"
+        raise UnsupportedImage(f"{img.mode} images are not supported; use an RGB or grayscale image.") from exc
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{round(pixels / 1e6, 3):g} megapixels"
 
 
 def _read_bytes(source: bytes | str | os.PathLike | IO[bytes]) -> bytes:
@@ -102,14 +109,11 @@ def _read_bytes(source: bytes | str | os.PathLike | IO[bytes]) -> bytes:
 
 def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
     """Any Pillow mode -> RGB, or RGBA when the image carries transparency."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if img.mode == "F" or img.mode.startswith("I"):  # I, I;16, I;16B, ...
         img = _high_depth_gray_to_8bit(img)
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        img.mode == "P" and img.has_transparency_data
-    )
-    if img.mode == "RGBa" or img.mode == "La":  # premultiplied alpha
-        img = img.convert("RGBA")
-    return img.convert("RGBA" if has_alpha else "RGB")
+    # An alpha band, a palette with alpha, or a tRNS colour key (P, L, RGB).
+    target = "RGBA" if img.has_transparency_data else "RGB"
+    return img if img.mode == target else img.convert(target)
 
 
 def _high_depth_gray_to_8bit(img: Image.Image) -> Image.Image:

@@ -1,0 +1,195 @@
+"""colorizer.engine: plumbing against tiny ONNX graphs, the full-resolution contract against the shipped model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer import engine
+from colorizer.engine import Colorizer, apply_ab, default_model_path
+from colorizer.lab import AB_SCALE, lab_to_rgb, rgb_to_l, rgb_to_lab, to_uint8
+from conftest import MODEL_PATH, photo
+
+ONE_LEVEL = 100 / 255  # one 8-bit grey level on the L* scale
+
+
+def lightness(img: Image.Image) -> np.ndarray:
+    return rgb_to_l(np.asarray(img.convert("RGB")))
+
+
+def grey(value: int, size=(60, 40)) -> Image.Image:
+    return Image.new("RGB", size, (value, value, value))
+
+
+def horizontal_ramp(size=(256, 64)) -> Image.Image:
+    """Dark on the left, light on the right, constant down each column."""
+    return Image.fromarray(np.linspace(20, 235, size[0], dtype=np.uint8)[None].repeat(size[1], axis=0)).convert("RGB")
+
+
+# --- plumbing, with models whose output is known -------------------------------------------
+
+def test_constant_colour_lands_on_every_pixel(tiny_model):
+    colorizer = Colorizer.load(tiny_model(offset=(0.2, -0.1)))
+    out = colorizer.colorize(grey(119, (97, 41)))
+    assert (out.mode, out.size) == ("RGB", (97, 41))
+    lab = rgb_to_lab(np.asarray(out))
+    np.testing.assert_allclose(lab[..., 1], 0.2 * AB_SCALE, atol=1.0)
+    np.testing.assert_allclose(lab[..., 2], -0.1 * AB_SCALE, atol=1.0)
+    np.testing.assert_allclose(lab[..., 0], lightness(grey(119, (97, 41))), atol=ONE_LEVEL)
+
+
+def test_model_input_is_encoded_l_and_output_is_decoded_ab(tiny_model):
+    """ab = (0.5, -0.25) * L_in with L_in = L/50 - 1: a*, b* follow from L exactly."""
+    colorizer = Colorizer.load(tiny_model(scale=(0.5, -0.25)), size=64)
+    ab = colorizer.predict_ab(grey(200))
+    assert ab.shape == (64, 64, 2) and ab.dtype == np.float32
+    l_in = lightness(grey(200))[0, 0] / 50 - 1
+    np.testing.assert_allclose(ab[..., 0], 0.5 * l_in * AB_SCALE, rtol=1e-4)
+    np.testing.assert_allclose(ab[..., 1], -0.25 * l_in * AB_SCALE, rtol=1e-4)
+
+
+def test_predicted_ab_keeps_image_orientation(tiny_model):
+    ab = Colorizer.load(tiny_model(scale=(0.5, 0.5)), size=64).predict_ab(horizontal_ramp())
+    assert (np.diff(ab[..., 0], axis=1) > 0).all()  # increases left to right, like L
+    np.testing.assert_allclose(ab[..., 0], ab[:1, :, 0].repeat(64, axis=0), atol=1e-4)  # constant down columns
+
+
+def test_vividness_scales_chroma(tiny_model):
+    colorizer = Colorizer.load(tiny_model(offset=(0.1, 0.15)))
+    chroma = [np.abs(rgb_to_lab(np.asarray(colorizer.colorize(grey(128), v)))[..., 1:]).mean()
+              for v in (0.0, 0.5, 1.0, 2.0)]
+    assert chroma[0] < 0.1
+    np.testing.assert_allclose(chroma[1:], np.array([0.5, 1.0, 2.0]) * chroma[2], rtol=0.05)
+
+
+def test_size_from_fixed_input_shape(tiny_model):
+    path = tiny_model(input_shape=(1, 1, 64, 64), metadata={"working_size": "256"})
+    colorizer = Colorizer.load(path)
+    assert colorizer.size == 64
+    assert colorizer.colorize(grey(100, (300, 200))).size == (300, 200)
+
+
+def test_size_from_metadata_default_and_argument(tiny_model):
+    assert Colorizer.load(tiny_model(metadata={"working_size": "128"})).size == 128
+    assert Colorizer.load(tiny_model()).size == engine.DEFAULT_SIZE
+    assert Colorizer.load(tiny_model(metadata={"working_size": "128"}), size=32).size == 32
+
+
+@pytest.mark.parametrize("size", [100, -128])
+def test_size_the_model_cannot_run_at_is_refused(tiny_model, size):
+    with pytest.raises(ValueError, match="multiple of 128"):
+        Colorizer.load(tiny_model(metadata={"size_multiple": "128"}), size=size)
+
+
+def test_load_missing_model():
+    with pytest.raises(FileNotFoundError, match="COLORIZER_MODEL_PATH"):
+        Colorizer.load("/nonexistent/model.onnx")
+
+
+def test_model_path_from_environment(tiny_model, monkeypatch):
+    path = tiny_model()
+    monkeypatch.setenv("COLORIZER_MODEL_PATH", str(path))
+    assert default_model_path() == path
+    assert Colorizer.load().path == path
+    monkeypatch.delenv("COLORIZER_MODEL_PATH")
+    assert default_model_path() == MODEL_PATH
+
+
+def test_threads(tiny_model):
+    colorizer = Colorizer.load(tiny_model(), threads=1)
+    assert colorizer.session.get_session_options().intra_op_num_threads == 1
+
+
+def test_describe(tiny_model):
+    colorizer = Colorizer.load(tiny_model(metadata={"model_args": '{"depth": 7}'}))
+    assert colorizer.describe() == {"path": colorizer.path.name, "size": 256, "model_args": {"depth": 7}}
+
+
+# --- apply_ab: colour of any resolution onto full-resolution L -----------------------------
+
+def split_ab(height: int, width: int) -> np.ndarray:
+    """a* = +30 on the left half, -30 on the right half; b* = 0."""
+    ab = np.zeros((height, width, 2), np.float32)
+    ab[:, : width // 2, 0], ab[:, width // 2:, 0] = 30, -30
+    return ab
+
+
+@pytest.mark.parametrize("ab_shape", [(8, 8), (50, 75), (400, 500)])
+def test_apply_ab_of_another_resolution(ab_shape):
+    image = photo((301, 203), "L")
+    out = apply_ab(image, split_ab(*ab_shape))
+    assert (out.mode, out.size) == ("RGB", (301, 203))
+    a = rgb_to_lab(np.asarray(out))[..., 1]
+    assert np.median(a[:, :100]) > 20 and np.median(a[:, -100:]) < -20
+    assert np.abs(lightness(out) - lightness(image)).max() <= ONE_LEVEL
+
+
+def test_apply_ab_in_bands_equals_one_pass(monkeypatch):
+    """No seams: a band boundary off by one row would move these rough colours by several levels."""
+    image = photo((333, 257))
+    ab = np.random.default_rng(0).uniform(-60, 60, (17, 23, 2)).astype(np.float32)
+    monkeypatch.setattr(engine, "BAND_PIXELS", 10**9)
+    whole = np.asarray(apply_ab(image, ab), np.int16)
+    monkeypatch.setattr(engine, "BAND_PIXELS", 333 * 7 + 5)
+    banded = np.asarray(apply_ab(image, ab), np.int16)
+    # Resizing a band through a box rounds its coordinates differently (~1e-4 in a*, b*),
+    # which tips the odd pixel over a rounding edge.
+    assert np.abs(banded - whole).max() <= 1
+    assert (banded != whole).mean() < 1e-4
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_apply_ab_keeps_alpha(mode):
+    image = photo((64, 48), "RGB").convert(mode)
+    image.putalpha(Image.linear_gradient("L").resize((64, 48)))
+    out = apply_ab(image, split_ab(4, 4))
+    assert out.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(out.getchannel("A")), np.asarray(image.getchannel("A")))
+
+
+# --- the shipped model: the full-resolution contract ---------------------------------------
+
+def test_shipped_model_working_size(colorizer_model):
+    assert colorizer_model.path == MODEL_PATH
+    assert colorizer_model.size == 256
+    assert colorizer_model.session.get_inputs()[0].name == "L"
+    assert colorizer_model.session.get_outputs()[0].name == "ab"
+
+
+@pytest.mark.parametrize("size", [(1001, 333), (255, 257), (64, 700)])
+def test_output_has_input_size_and_lightness(colorizer_model, size):
+    image = photo(size, "L")
+    out = colorizer_model.colorize(image)
+    assert (out.mode, out.size) == ("RGB", size)
+    assert np.abs(lightness(out) - lightness(image)).max() <= ONE_LEVEL
+
+
+def test_vividness_zero_gives_grey(colorizer_model):
+    out = np.asarray(colorizer_model.colorize(photo((200, 150)), vividness=0.0), dtype=np.int16)
+    assert np.abs(out - out[..., :1]).max() <= 1
+
+
+@pytest.mark.parametrize("vividness", [-0.1, 2.01, float("nan")])
+def test_vividness_out_of_range(colorizer_model, vividness):
+    with pytest.raises(ValueError, match="vividness"):
+        colorizer_model.colorize(photo((32, 32)), vividness)
+    with pytest.raises(ValueError, match="vividness"):
+        apply_ab(photo((32, 32)), np.zeros((2, 2, 2), np.float32), vividness)
+
+
+def test_rgba_alpha_preserved_exactly(colorizer_model):
+    image = photo((120, 90), "RGBA")
+    image.putalpha(Image.radial_gradient("L").resize((120, 90)))
+    out = colorizer_model.colorize(image, vividness=1.5)
+    assert (out.mode, out.size) == ("RGBA", (120, 90))
+    np.testing.assert_array_equal(np.asarray(out.getchannel("A")), np.asarray(image.getchannel("A")))
+
+
+def test_colour_photo_is_colorized_from_its_lightness_alone(colorizer_model):
+    colour = photo((300, 200))
+    lab = rgb_to_lab(np.asarray(colour))
+    lab[..., 1:] *= -0.5  # other colours, same L*
+    recoloured = Image.fromarray(to_uint8(lab_to_rgb(lab)))
+    assert np.abs(np.asarray(colour, np.int16) - np.asarray(recoloured, np.int16)).mean() > 30
+    first, second = (np.asarray(colorizer_model.colorize(img), np.int16) for img in (colour, recoloured))
+    assert np.abs(first - second).max() <= 2  # only uint8 rounding of the recoloured input's L differs
