@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from colorizer.lab import encode_ab, encode_l, rgb_to_l, rgb_to_lab
+from training.evaluate import center_square
 from training.sketch import pencil_sketch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -29,13 +30,6 @@ def find_images(root: str | Path) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {root}")
     return files
-
-
-def center_square(img: Image.Image, size: int) -> Image.Image:
-    """Centre-crop to a square and resize with Lanczos: the evaluation protocol."""
-    side = min(img.size)
-    left, top = (img.width - side) // 2, (img.height - side) // 2
-    return img.resize((size, size), Image.LANCZOS, box=(left, top, left + side, top + side))
 
 
 def random_resized_crop(img: Image.Image, size: int, rng: random.Random, scale=(0.3, 1.0)) -> Image.Image:

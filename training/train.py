@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -163,7 +164,10 @@ def main(argv: list[str] | None = None) -> None:
                     save_checkpoint(epoch, "last.pt")  # mid-epoch: resume restarts this epoch
                     last_save = time.time()
         bar.close()
-        sched_g.step(), sched_d.step()
+        sched_g.step()
+        with warnings.catch_warnings():  # in warm-up D never stepped, but its schedule still advances
+            warnings.simplefilter("ignore", UserWarning)
+            sched_d.step()
 
         if main_process:
             log_file.flush()

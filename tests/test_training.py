@@ -1,0 +1,201 @@
+"""Training pipeline: networks, losses, data, sketches, the loop (single process and DDP), export."""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from training.data import ColorPhotos, find_images
+from training.export import main as export_main
+from training.losses import discriminator_loss, gan_loss, generator_loss
+from training.networks import count_parameters, define_discriminator, define_generator
+from training.sketch import pencil_sketch
+from training.train import main as train_main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--depth", "5", "--size", "32", "--ngf", "8", "--max-channels", "32", "--ndf", "8", "--workers", "0"]
+
+
+def _colour_photo(seed: int, size=(48, 40)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0 : size[1], 0 : size[0]]
+    base = rng.uniform(40, 220, 3)
+    img = base + 30 * np.stack([np.sin(x / 5 + i) for i in range(3)], -1) + rng.normal(0, 5, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("photos")
+    (root / "class_a").mkdir()
+    for i in range(8):
+        _colour_photo(i).save(root / "class_a" / f"p{i}.jpg", quality=95)
+    Image.new("L", (48, 40), 128).save(root / "gray.png")  # must be skipped
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_run(photo_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    train_main(["--data", str(photo_dir), "--val", str(photo_dir), "--out", str(out), "--epochs", "1",
+                "--batch-size", "4", "--grid-images", "2", *TINY])
+    return out
+
+
+def test_generator_maps_l_to_ab_in_range():
+    net = define_generator(ngf=8, depth=5, max_channels=32).eval()
+    out = net(torch.randn(2, 1, 64, 96))
+    assert out.shape == (2, 2, 64, 96)
+    assert out.abs().max() <= 1.0
+
+
+def test_shipped_generator_configuration_fits_size_budget():
+    assert count_parameters(define_generator()) * 4 < 30e6  # fp32 ONNX file <= 30 MB
+
+
+def test_discriminator_is_a_70x70_patchgan():
+    net = define_discriminator(ndf=8).eval()
+    lightness = torch.zeros(1, 1, 256, 256, requires_grad=True)
+    logits = net(lightness, torch.zeros(1, 2, 256, 256))
+    assert logits.shape == (1, 1, 30, 30)
+    logits[0, 0, 15, 15].backward()
+    rows, cols = np.nonzero(lightness.grad[0, 0].abs().numpy())
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (70, 70)
+
+
+def test_weights_initialised_as_pix2pix():
+    net = define_generator()
+    conv = net.down[3][1].weight
+    assert abs(conv.std().item() - 0.02) < 0.002 and abs(conv.mean().item()) < 0.002
+
+
+def test_unknown_network_name_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown generator"):
+        define_generator("resnet_9blocks")
+    with pytest.raises(ValueError, match="upsample"):
+        define_generator(upsample="pixelshuffle")
+
+
+def test_gan_loss_matches_hand_computation():
+    logits = torch.tensor([0.0, 2.0, -1.0])
+    sig = [1 / (1 + math.exp(-v)) for v in (0.0, 2.0, -1.0)]
+    real = -sum(math.log(s) for s in sig) / 3
+    fake = -sum(math.log(1 - s) for s in sig) / 3
+    assert gan_loss(logits, True).item() == pytest.approx(real, rel=1e-6)
+    assert gan_loss(logits, False).item() == pytest.approx(fake, rel=1e-6)
+
+
+def test_generator_loss_is_gan_plus_lambda_l1():
+    fake_logits = torch.tensor([[1.0]])
+    fake_ab, real_ab = torch.tensor([0.5, -0.5]), torch.tensor([0.0, 0.0])
+    total, gan, l1 = generator_loss(fake_logits, fake_ab, real_ab, lambda_l1=100.0)
+    assert gan.item() == pytest.approx(-math.log(1 / (1 + math.exp(-1.0))), rel=1e-6)
+    assert l1.item() == pytest.approx(0.5)
+    assert total.item() == pytest.approx(gan.item() + 50.0, rel=1e-6)
+
+
+def test_discriminator_loss_is_half_the_real_fake_log_loss():
+    total, real, fake = discriminator_loss(torch.tensor([3.0]), torch.tensor([-2.0]))
+    assert real.item() == pytest.approx(-math.log(1 / (1 + math.exp(-3.0))), rel=1e-6)
+    assert fake.item() == pytest.approx(-math.log(1 - 1 / (1 + math.exp(2.0))), rel=1e-6)
+    assert total.item() == pytest.approx(0.5 * (real.item() + fake.item()))
+
+
+def test_dataset_finds_photos_recursively_and_skips_grayscale(photo_dir):
+    assert len(find_images(photo_dir)) == 9  # 8 colour + 1 grey; the .txt is ignored
+    ds = ColorPhotos(photo_dir, size=32, train=True)
+    for i in range(len(ds)):
+        lightness, ab = ds[i]
+        assert lightness.shape == (1, 32, 32) and ab.shape == (2, 32, 32)
+        assert -1 <= lightness.min() and lightness.max() <= 1
+        assert (ab * 110).norm(dim=0).mean() > 3  # the grey photo was replaced
+
+
+def test_dataset_with_sketches_changes_only_the_input(photo_dir):
+    torch.manual_seed(0)
+    lightness, _ = ColorPhotos(photo_dir, size=32, train=False)[0]
+    sketched, _ = ColorPhotos(photo_dir, size=32, train=True, sketch_prob=1.0)[0]
+    assert sketched.mean() > lightness.mean()  # paper-white sketch is brighter than the photo
+
+
+def test_pencil_sketch_is_white_paper_with_dark_strokes():
+    gray = np.full((64, 64), 200, np.uint8)
+    gray[:, 30:34] = 20  # one dark vertical edge
+    sketch = pencil_sketch(gray, np.random.default_rng(0))
+    assert sketch.shape == gray.shape and sketch.dtype == np.uint8
+    assert np.median(sketch) > 190  # mostly paper
+    assert sketch[:, 26:38].mean() < sketch[:, :20].mean() - 20  # the edge is drawn
+    np.testing.assert_array_equal(sketch, pencil_sketch(gray, np.random.default_rng(0)))
+
+
+def test_training_writes_logs_grids_and_checkpoints(trained_run):
+    for name in ("last.pt", "epoch_001.pt", "grid_001.png", "losses.csv", "options.json"):
+        assert (trained_run / name).is_file(), name
+    rows = (trained_run / "losses.csv").read_text().splitlines()
+    assert rows[0].startswith("step,epoch,phase") and len(rows) == 1 + 2  # 8 photos / batch 4
+    ckpt = torch.load(trained_run / "last.pt", weights_only=False)
+    assert ckpt["model_args"]["depth"] == 5 and ckpt["config"]["lambda_l1"] == 100.0
+    assert Image.open(trained_run / "grid_001.png").size == (3 * 32, 2 * 32)
+
+
+def test_resume_continues_training_and_changes_weights(trained_run, photo_dir):
+    before = torch.load(trained_run / "last.pt", weights_only=False)
+    train_main(["--data", str(photo_dir), "--out", str(trained_run), "--epochs", "2", "--batch-size", "4",
+                "--resume", *TINY])
+    after = torch.load(trained_run / "last.pt", weights_only=False)
+    assert (after["epoch"], after["step"]) == (2, before["step"] + 2)
+    for net in ("generator", "discriminator"):
+        changed = [k for k, v in before[net].items() if v.is_floating_point() and not torch.equal(v, after[net][k])]
+        assert changed, f"{net} weights did not change"
+
+
+def test_warmup_trains_the_generator_alone(photo_dir, tmp_path):
+    train_main(["--data", str(photo_dir), "--out", str(tmp_path), "--epochs", "1", "--warmup-epochs", "1",
+                "--batch-size", "4", *TINY])
+    rows = [r.split(",") for r in (tmp_path / "losses.csv").read_text().splitlines()[1:]]
+    assert all(r[2] == "l1" and float(r[5]) == 0.0 and float(r[4]) > 0 for r in rows)
+
+
+def test_distributed_training_with_two_gloo_processes(photo_dir, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "training.train", "--data", str(photo_dir), "--out", str(tmp_path), "--epochs", "1",
+           "--batch-size", "2", "--device", "cpu", "--threads", "1", *TINY]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert ckpt["step"] == 2  # 8 photos split over 2 ranks, batch 2 each
+
+
+def test_export_matches_pytorch_and_follows_the_io_contract(trained_run, tmp_path, capsys):
+    out = tmp_path / "g.onnx"
+    export_main([str(trained_run / "epoch_001.pt"), str(out), "--size", "64"])
+    assert "max |PyTorch - ONNX|" in capsys.readouterr().out
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["L"] and [o.name for o in session.get_outputs()] == ["ab"]
+    ab = session.run(["ab"], {"L": np.zeros((3, 1, 64, 96), np.float32)})[0]  # dynamic batch and sides
+    assert ab.shape == (3, 2, 64, 96)
+    assert session.get_modelmeta().custom_metadata_map["working_size"] == "64"
+    assert session.get_modelmeta().graph_name and min(o.version for o in _opsets(out)) >= 17
+
+
+def _opsets(path: Path):
+    import onnx
+
+    return [o for o in onnx.load(str(path)).opset_import if o.domain in ("", "ai.onnx")]
+
+
+def test_export_refuses_a_file_that_breaks_parity(trained_run, tmp_path):
+    out = tmp_path / "g.onnx"
+    with pytest.raises(SystemExit, match="parity check failed"):
+        export_main([str(trained_run / "epoch_001.pt"), str(out), "--size", "32", "--tolerance", "-1"])
+    assert not out.exists()

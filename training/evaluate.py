@@ -1,0 +1,88 @@
+"""Score an ONNX colorizer on a folder of colour photos, against the grayscale baseline.
+
+    python -m training.evaluate --model models/colorizer.onnx ../shared/data/photos/val
+
+Protocol: each photo is centre-cropped to a square and resized to 256x256
+(Lanczos), colorized from its L channel alone, and compared with the photo
+as RGB uint8: PSNR and SSIM (data range 255), colourfulness (Hasler &
+Suesstrunk, |rg|/|yb| variant) and its absolute gap to the photo's own.
+The baseline keeps the true L and sets ab = 0, i.e. the grayscale photo.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorizer.engine import Colorizer
+from training.metrics import colourfulness, psnr, ssim
+
+EVAL_SIZE = 256
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def center_square(img: Image.Image, size: int = EVAL_SIZE) -> Image.Image:
+    """Centre-crop to a square and resize with Lanczos."""
+    side = min(img.size)
+    left, top = (img.width - side) // 2, (img.height - side) // 2
+    return img.resize((size, size), Image.LANCZOS, box=(left, top, left + side, top + side))
+
+
+def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """All metrics of one prediction against its ground truth (uint8 RGB)."""
+    c_pred, c_truth = colourfulness(pred), colourfulness(truth)
+    return {"psnr": psnr(pred, truth), "ssim": ssim(pred, truth), "colourfulness": c_pred,
+            "colourfulness_gap": abs(c_pred - c_truth), "truth_colourfulness": c_truth}
+
+
+def evaluate(model: Colorizer, folder: str | Path, limit: int = 0) -> dict[str, dict[str, float]]:
+    """Mean metrics over the folder for the model and for the grayscale baseline."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if limit:
+        files = files[:limit]
+    if not files:
+        raise SystemExit(f"no images found under {folder}")
+    rows: dict[str, list[dict[str, float]]] = {"model": [], "grayscale": []}
+    for path in files:
+        with Image.open(path) as img:
+            truth_img = center_square(img.convert("RGB"))
+        truth = np.asarray(truth_img)
+        rows["model"].append(score(np.asarray(model.colorize(truth_img)), truth))
+        rows["grayscale"].append(score(np.asarray(model.colorize(truth_img, vividness=0.0)), truth))
+    means = {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()}
+    for m in means.values():
+        m["images"] = len(files)
+    return means
+
+
+def format_table(results: dict[str, dict[str, float]]) -> str:
+    """Markdown table, one row per system."""
+    lines = ["| system | PSNR (dB) | SSIM | colourfulness | gap to truth |", "|---|---|---|---|---|"]
+    for name, m in results.items():
+        lines.append(f"| {name} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['colourfulness']:.1f} "
+                     f"| {m['colourfulness_gap']:.1f} |")
+    truth = next(iter(results.values()))["truth_colourfulness"]
+    lines.append(f"| ground truth | - | - | {truth:.1f} | 0 |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("folder", help="folder of colour photos, searched recursively")
+    p.add_argument("--model", default=None, help="ONNX model (default: models/colorizer.onnx or $COLORIZER_MODEL_PATH)")
+    p.add_argument("--limit", type=int, default=0, help="score only the first N photos (0 = all)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = p.parse_args(argv)
+
+    results = evaluate(Colorizer.load(args.model), args.folder, args.limit)
+    print(json.dumps(results, indent=2))
+    print(format_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Export a trained generator to ONNX and prove the file computes the same thing.
+
+    python -m training.export runs/main/last.pt models/colorizer.onnx
+
+The graph follows the model I/O contract (README, models/MODEL_CARD.md):
+input `L` float32 [N, 1, H, W] = L*/50 - 1, output `ab` float32 [N, 2, H, W]
+in [-1, 1] (x110 = a*, b*). Batch, height and width are dynamic (the U-Net is
+fully convolutional; sides must divide 2**depth); the working size the model
+was trained for is stored as metadata `working_size`. The export fails unless
+onnxruntime reproduces PyTorch within --tolerance on random inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from training.networks import UNetGenerator, define_generator
+
+WORKING_SIZE = 256
+
+
+def load_generator(checkpoint: str | Path) -> UNetGenerator:
+    """Rebuild the generator from a checkpoint alone (its model_args), in eval mode."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    net = define_generator(**ckpt["model_args"])
+    net.load_state_dict(ckpt["generator"])
+    return net.eval()
+
+
+def export(net: UNetGenerator, path: str | Path, size: int = WORKING_SIZE, opset: int = 18,
+           metadata: dict[str, str] | None = None) -> None:
+    """Write `net` as ONNX with the I/O contract and dynamic N, H, W."""
+    dummy = torch.zeros(1, 1, size, size)
+    sides = {"min": 2**net.cfg.depth, "max": 16384}
+    dynamic = {"lightness": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", **sides),
+                             3: torch.export.Dim("W", **sides)}}
+    program = torch.onnx.export(net, (dummy,), input_names=["L"], output_names=["ab"], opset_version=opset,
+                                dynamo=True, dynamic_shapes=dynamic, verbose=False)
+    model = program.model_proto  # one self-contained file: no external weight data
+    props = {"working_size": str(size), "size_multiple": str(2**net.cfg.depth),
+             "model_args": json.dumps(net.cfg.__dict__), **(metadata or {})}
+    onnx.helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def parity(net: UNetGenerator, path: str | Path, size: int = WORKING_SIZE, batch: int = 2, seed: int = 0) -> float:
+    """Max |PyTorch - onnxruntime| over random L inputs in [-1, 1]."""
+    x = torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    with torch.no_grad():
+        expected = net(x).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["ab"], {"L": x.numpy()})[0]
+    return float(np.abs(expected - got).max())
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoint", help="training checkpoint (.pt) with generator weights and model_args")
+    p.add_argument("output", help="ONNX file to write")
+    p.add_argument("--size", type=int, default=WORKING_SIZE, help="working size recorded in the model and used for the parity check")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - ONNX| difference")
+    args = p.parse_args(argv)
+
+    net = load_generator(args.checkpoint)
+    export(net, args.output, args.size, args.opset)
+    diff = parity(net, args.output, args.size)
+    size_mb = Path(args.output).stat().st_size / 1e6
+    print(f"wrote {args.output} ({size_mb:.1f} MB); max |PyTorch - ONNX| = {diff:.2e}")
+    if diff > args.tolerance:
+        Path(args.output).unlink()
+        raise SystemExit(f"parity check failed: {diff:.2e} > {args.tolerance:.0e}; {args.output} removed")
+
+
+if __name__ == "__main__":
+    main()
