@@ -199,3 +199,16 @@ def test_export_refuses_a_file_that_breaks_parity(trained_run, tmp_path):
     with pytest.raises(SystemExit, match="parity check failed"):
         export_main([str(trained_run / "epoch_001.pt"), str(out), "--size", "32", "--tolerance", "-1"])
     assert not out.exists()
+
+
+def test_model_card_grid_has_photo_and_sketch_rows(trained_run, photo_dir, tmp_path):
+    from training.samples import model_card_grid
+
+    model = tmp_path / "g.onnx"
+    export_main([str(trained_run / "epoch_001.pt"), str(model), "--size", "32"])
+    photos = [str(p) for p in find_images(photo_dir)[:2]]
+    model_card_grid(str(model), photos, photos[:1], tmp_path / "grid.png", size=64)
+    grid = np.asarray(Image.open(tmp_path / "grid.png"))
+    assert grid.shape == (3 * 64, 3 * 64, 3)
+    sketch_input = grid[128:, :64]
+    assert sketch_input.mean() > grid[:64, :64].mean()  # the sketch row's input is paper-white

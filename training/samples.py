@@ -23,3 +23,48 @@ def save_grid(lightness: torch.Tensor, fake_ab: torch.Tensor, real_ab: torch.Ten
         gray = to_rgb(l, torch.zeros_like(real))
         rows.append(np.concatenate([gray, to_rgb(l, fake), to_rgb(l, real)], axis=1))
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+
+def model_card_grid(model_path: str | None, photos: list[str], sketches: list[str], out: str | Path,
+                    size: int = 256, seed: int = 0) -> None:
+    """The model card's grid, made with the exported ONNX model as users get it.
+
+    Photo rows: grayscale photo | colorized | original. Sketch rows: a
+    synthetic pencil sketch of the photo | colorized sketch | original.
+    """
+    from colorizer.engine import Colorizer
+    from training.evaluate import center_square
+    from training.sketch import pencil_sketch
+
+    model = Colorizer.load(model_path)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for path, as_sketch in [(p, False) for p in photos] + [(p, True) for p in sketches]:
+        with Image.open(path) as img:
+            truth = center_square(img.convert("RGB"), size)
+        gray = np.asarray(truth.convert("L"))
+        if as_sketch:
+            gray = pencil_sketch(gray, rng)
+        gray_rgb = Image.fromarray(gray).convert("RGB")
+        colour = model.colorize(gray_rgb)
+        rows.append(np.concatenate([np.asarray(gray_rgb), np.asarray(colour), np.asarray(truth)], axis=1))
+    Image.fromarray(np.concatenate(rows, axis=0)).save(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m training.samples", description=model_card_grid.__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("photos", nargs="+", help="colour photos: one row each")
+    p.add_argument("--sketch", action="append", default=[], help="photo to render as a pencil sketch (repeatable)")
+    p.add_argument("--model", default=None, help="ONNX model (default: models/colorizer.onnx)")
+    p.add_argument("--out", default="models/samples.png", help="PNG to write")
+    p.add_argument("--size", type=int, default=256, help="tile side in pixels")
+    args = p.parse_args(argv)
+    model_card_grid(args.model, args.photos, args.sketch, args.out, args.size)
+
+
+if __name__ == "__main__":
+    main()
