@@ -1,0 +1,61 @@
+"""The colorizer website (Flask): upload page, result page, JSON API.
+
+create_app() reads the settings from the environment (and from .env for local
+runs), loads the ONNX model once for this process and registers the two
+blueprints. gunicorn calls it once per worker: `gunicorn 'app:create_app()'`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import api, errors, pages, security, settings
+from app.backends import Backends, LambdaBackend, load_model
+from app.store import ResultStore
+from app.uploads import InMemoryRequest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOTENV = ROOT / ".env"  # local settings; Heroku and heroku local set the environment themselves
+SAMPLE_SUFFIXES = {".jpg", ".png"}
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app; `config` overrides the environment's settings (tests use it)."""
+    _log_to_stderr()
+    load_dotenv(DOTENV)  # never overrides variables already set
+    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.request_class = InMemoryRequest
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    settings.derive(app.config)
+    if app.config["ON_HEROKU"]:  # the router terminates TLS and says so in X-Forwarded-Proto
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    model = load_model(Path(app.config["COLORIZER_MODEL_PATH"]))
+    remote = None
+    if app.config["COLORIZER_API_URL"]:
+        remote = LambdaBackend(app.config["COLORIZER_API_URL"], app.config["COLORIZER_API_KEY"],
+                               app.config["COLORIZER_TIMEOUT"])
+    app.extensions["backends"] = Backends(model, remote)
+    app.extensions["results"] = ResultStore(app.config["RESULT_TTL_S"],
+                                            int(app.config["RESULT_STORE_MB"] * settings.MB))
+    app.extensions["samples"] = {p.stem: p for p in sorted((ROOT / "static" / "samples").iterdir())
+                                 if p.suffix in SAMPLE_SUFFIXES}
+
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.logger.info("colorizer site ready: backend=%s model=%s", app.extensions["backends"].name, model.path)
+    return app
+
+
+def _log_to_stderr() -> None:
+    """Send the app's warnings (e.g. an API fallback) to stderr, where gunicorn and Heroku collect them."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
