@@ -1,0 +1,140 @@
+"""AWS Lambda entry point: an image in, the colorized image out as PNG.
+
+A thin edge: read the event, call the shared colorizer, serialise. The
+onnxruntime session is created once, at import, which Lambda runs during
+the cold start; warm invocations reuse it.
+
+Lambda caps a synchronous request and response at 6 MB each, including
+the base64 that API Gateway adds to binary bodies (+33%). So images over
+4 MB are refused up front with 413, and results are downscaled to a pixel
+count whose PNG fits the response even when it does not compress at all.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+from PIL import Image
+
+from colorizer.engine import MAX_VIVIDNESS, Colorizer
+from colorizer.imageio import ImageError, fit_within, open_image, to_png
+from lambda_api.events import Request, RequestError, error_response, png_response
+from lambda_api.payload import image_bytes
+
+LAMBDA_PAYLOAD_BYTES = 6_000_000  # synchronous invoke limit, request and response alike
+MAX_IMAGE_BYTES = 4_000_000  # -> 5.3 MB once base64-encoded, plus the event around it
+MAX_PNG_BYTES = (LAMBDA_PAYLOAD_BYTES - 16_384) * 3 // 4  # what base64 leaves of the response
+PNG_WORST_CASE = 1.01  # bytes per sample of incompressible PNG: row filter bytes, deflate and chunk framing
+
+
+def _json_logger() -> logging.Logger:
+    """One JSON object per line on stdout, which CloudWatch Logs Insights indexes as fields."""
+    logger = logging.getLogger("lambda_api")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+LOG = _json_logger()
+
+
+def _log(level: int, event: str, **fields) -> None:
+    LOG.log(level, json.dumps({"level": logging.getLevelName(level), "event": event, **fields}, default=str))
+
+
+def _threads() -> int | None:
+    """$COLORIZER_THREADS: onnxruntime threads, set to the vCPUs the memory setting buys (template: 1).
+
+    Lambda shows the function more cores than its CPU share pays for; one
+    thread per visible core then spins on a single vCPU (measured: model run
+    29 ms with 1 thread vs 48 ms with 2, on one core).
+    """
+    value = os.environ.get("COLORIZER_THREADS", "")
+    return int(value) if value else None
+
+
+_started = time.perf_counter()
+COLORIZER = Colorizer.load(threads=_threads())
+_log(logging.INFO, "cold_start", model_load_ms=round((time.perf_counter() - _started) * 1000, 1),
+    model=COLORIZER.describe())
+
+
+def lambda_handler(event: dict, context: object) -> dict:
+    """API Gateway (HTTP API 2.0, REST 1.0) or Function URL event -> proxy response."""
+    started = time.perf_counter()
+    request_id = getattr(context, "aws_request_id", "") or "local"
+    fields: dict = {}
+    try:
+        request = Request.from_event(event)
+        fields["api_request_id"] = request.api_request_id
+        response = _colorize(request, fields)
+    except (RequestError, ImageError) as exc:
+        fields.update(error=exc.code, detail=str(exc))
+        response = error_response(exc.status, exc.code, str(exc), getattr(exc, "headers", None))
+    except Exception as exc:  # anything else is our bug: log it whole, tell the client only the id
+        fields.update(error="internal", exception=repr(exc), traceback=traceback.format_exc())
+        response = error_response(500, "internal", f"The colorizer failed unexpectedly (request id {request_id}).")
+    response["headers"]["X-Request-Id"] = request_id
+    status = response["statusCode"]
+    _log(logging.ERROR if status >= 500 else logging.INFO, "request", request_id=request_id, status=status,
+        ms=round((time.perf_counter() - started) * 1000, 1), **fields)
+    return response
+
+
+def _colorize(request: Request, fields: dict) -> dict:
+    if request.method != "POST":
+        raise RequestError(405, "method_not_allowed", f"{request.method} is not allowed; POST an image.",
+                           {"Allow": "POST"})
+    _check_api_key(request.headers.get("x-api-key", ""))
+    vividness, max_side = _query_params(request.query)
+    data = image_bytes(request.headers.get("content-type"), request.body)
+    fields["in_bytes"] = len(data)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RequestError(
+            413, "too_large",
+            f"The image is {len(data) / 1e6:.1f} MB; this API takes at most {MAX_IMAGE_BYTES / 1e6:g} MB "
+            "because AWS Lambda limits a request to 6 MB and base64 encoding adds a third. "
+            "Send a smaller JPEG or downscale it first.",
+        )
+    image = open_image(data)
+    # Shrinking before colorizing gives the same result (the model sees 256x256 either way) for less work.
+    image = fit_within(image, max_side=max_side, max_pixels=png_pixel_budget(image))
+    png = to_png(COLORIZER.colorize(image, vividness))
+    fields.update(width=image.width, height=image.height, out_bytes=len(png))
+    return png_response(png)
+
+
+def _check_api_key(given: str) -> None:
+    """When COLORIZER_API_KEY is set, require it in x-api-key (constant-time comparison)."""
+    expected = os.environ.get("COLORIZER_API_KEY", "")
+    if expected and not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise RequestError(401, "unauthorized", "A valid x-api-key header is required.")
+
+
+def _query_params(query: dict[str, str]) -> tuple[float, int | None]:
+    """vividness in [0, MAX_VIVIDNESS] (default 1) and max_side >= 1 (default: no limit)."""
+    try:
+        vividness = float(query.get("vividness", 1.0))
+        max_side = int(query["max_side"]) if "max_side" in query else None
+    except ValueError as exc:
+        raise RequestError(400, "bad_parameter",
+                           f"vividness must be a number and max_side an integer ({exc}).") from exc
+    if not 0.0 <= vividness <= MAX_VIVIDNESS:
+        raise RequestError(400, "bad_parameter", f"vividness must lie between 0 and {MAX_VIVIDNESS:g}.")
+    if max_side is not None and max_side < 1:
+        raise RequestError(400, "bad_parameter", "max_side must be a positive number of pixels.")
+    return vividness, max_side
+
+
+def png_pixel_budget(image: Image.Image) -> int:
+    """Most pixels whose PNG fits MAX_PNG_BYTES even if it does not compress at all (e.g. film grain)."""
+    return int(MAX_PNG_BYTES / (len(image.getbands()) * PNG_WORST_CASE))
