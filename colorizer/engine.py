@@ -17,11 +17,14 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from colorizer.lab import decode_ab, encode_l, lab_to_rgb, rgb_to_l, to_uint8
+from colorizer.lab import decode_ab, encode_l, lab_to_rgb8, rgb_to_l
 
 DEFAULT_SIZE = 256
 MAX_VIVIDNESS = 2.0
-BAND_PIXELS = 1 << 19  # full-resolution pixels converted per band
+# Full-resolution pixels converted per band: small enough that a band's float32
+# temporaries stay in the CPU cache and memory stays a few bytes per pixel
+# (bench/RESULTS.md: 2**15 was fastest; at 2**21 the colour conversion takes twice as long).
+BAND_PIXELS = 1 << 15
 
 
 def default_model_path() -> Path:
@@ -54,6 +57,9 @@ class Colorizer:
         if threads:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # No busy-waiting between operators: a web worker runs several requests at once, and
+        # spinning threads would burn the CPU the others need (~10% of the model's CPU time).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         size = size or _working_size(session)
         _check_size(session, size)
@@ -66,7 +72,8 @@ class Colorizer:
 
     def predict_ab(self, image: Image.Image) -> np.ndarray:
         """Colour for `image` at the working size: a*, b* as float32 (size, size, 2)."""
-        small = image.convert("RGB").resize((self.size, self.size), Image.BILINEAR, reducing_gap=2.0)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        small = rgb.resize((self.size, self.size), Image.BILINEAR, reducing_gap=2.0)
         lightness = encode_l(rgb_to_l(np.asarray(small)))[None, None]  # (1, 1, size, size)
         ab = self.session.run(["ab"], {"L": lightness})[0][0]  # (2, size, size) in [-1, 1]
         return decode_ab(ab.transpose(1, 2, 0))
@@ -90,30 +97,29 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Imag
     """
     _check_vividness(vividness)
     width, height = image.size
-    ab_images = [Image.fromarray(np.ascontiguousarray(ab[..., i], dtype=np.float32), mode="F") for i in range(2)]
+    ab = np.asarray(ab, dtype=np.float32) * np.float32(vividness)  # bilinear upsampling is linear: scale first
+    # Bilinear resizing is separable: widen the few colour rows once, then each band only interpolates rows.
+    planes = (Image.fromarray(np.ascontiguousarray(ab[..., i]), mode="F") for i in range(2))
+    ab_rows = [plane.resize((width, plane.height), Image.BILINEAR) for plane in planes]
     has_alpha = "A" in image.getbands()
-    result = Image.new("RGBA" if has_alpha else "RGB", image.size)
+    result = Image.new("RGBA" if has_alpha else "RGB", image.size, None)  # every band is pasted: no fill
     band = max(1, BAND_PIXELS // width)
-    lab = np.empty((band, width, 3), np.float32)
     for top in range(0, height, band):
         rows = min(band, height - top)
-        lab_band = lab[:rows]
-        lab_band[..., 0] = rgb_to_l(np.asarray(image.crop((0, top, width, top + rows)).convert("RGB")))
-        for i, channel in enumerate(ab_images):
-            lab_band[..., 1 + i] = _resize_rows(channel, width, height, top, rows)
-        if vividness != 1.0:
-            lab_band[..., 1:] *= vividness
-        result.paste(Image.fromarray(to_uint8(lab_to_rgb(lab_band))), (0, top))
+        pixels = image.crop((0, top, width, top + rows))
+        lightness = rgb_to_l(np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB")))
+        a, b = (_resize_rows(channel, height, top, rows) for channel in ab_rows)
+        result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
     if has_alpha:
         result.putalpha(image.getchannel("A"))
     return result
 
 
-def _resize_rows(channel: Image.Image, width: int, height: int, top: int, rows: int) -> np.ndarray:
-    """Rows [top, top + rows) of `channel` bilinearly resized to width x height."""
+def _resize_rows(channel: Image.Image, height: int, top: int, rows: int) -> np.ndarray:
+    """Rows [top, top + rows) of `channel` bilinearly resized to its width x height."""
     scale_y = channel.height / height
     box = (0.0, top * scale_y, float(channel.width), (top + rows) * scale_y)
-    return np.asarray(channel.resize((width, rows), Image.BILINEAR, box=box), dtype=np.float32)
+    return np.asarray(channel.resize((channel.width, rows), Image.BILINEAR, box=box), dtype=np.float32)
 
 
 def _working_size(session: ort.InferenceSession) -> int:

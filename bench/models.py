@@ -1,0 +1,140 @@
+"""Part 1: model latency, batch 1 at 256x256, ours against the peers' architectures.
+
+    .venv/bin/python -m bench.models --prepare            # export the peers to ONNX (slow, no timing)
+    bench/quiet.sh .venv/bin/python -m bench.models --models ours pix2pix_unet256 zhang2016
+
+Our generator runs as shipped (models/colorizer.onnx in onnxruntime) and in
+PyTorch eager (training.networks.define_generator() with the default config,
+random weights). The peers (bench/peers.py) are exported to ONNX with
+torch.onnx.export(..., dynamo=True), as training/export.py exports ours, and
+timed the same two ways. onnxruntime and torch both get one thread per core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from bench import peers
+from bench.common import OUT, ROOT, cores, load_results, percentiles, save_results, table
+from training.networks import define_generator
+
+SIZE = 256
+NAMES = ("ours", "pix2pix_unet256", "zhang2016")
+LABELS = {"ours": "ours (U-Net, resize-conv decoder, ngf 32)", "pix2pix_unet256": "pix2pix unet_256 (ngf 64)",
+          "zhang2016": "Zhang et al. 2016"}
+
+
+def network(name: str) -> torch.nn.Module:
+    return define_generator().eval() if name == "ours" else peers.build(name)
+
+
+def onnx_path(name: str):
+    return ROOT / "models" / "colorizer.onnx" if name == "ours" else OUT / "onnx" / f"{name}.onnx"
+
+
+def giga_macs(net: torch.nn.Module) -> float:
+    """Multiply-accumulates of the convolutions for one 256x256 image, in billions."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        # weight[0]: in/groups*kh*kw per output value (conv), out/groups*kh*kw per input value (transposed)
+        transposed = isinstance(module, torch.nn.ConvTranspose2d)
+        total += (inputs[0] if transposed else output).numel() * module.weight[0].numel()
+
+    convs = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    hooks = [m.register_forward_hook(count) for m in convs]
+    with torch.inference_mode():
+        net(torch.zeros(1, 1, SIZE, SIZE))
+    for hook in hooks:
+        hook.remove()
+    return round(total / 1e9, 2)
+
+
+def prepare() -> dict:
+    """Export the peers (random weights) and record parameters and MACs of all three."""
+    info = {}
+    for name in NAMES:
+        net = network(name)
+        path = onnx_path(name)
+        if name != "ours" and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            program = torch.onnx.export(net, (torch.zeros(1, 1, SIZE, SIZE),), input_names=["L"], output_names=["ab"],
+                                        opset_version=18, dynamo=True, verbose=False)
+            onnx.save(program.model_proto, str(path))
+        info[name] = {"params_m": round(sum(p.numel() for p in net.parameters()) / 1e6, 2), "gmacs": giga_macs(net),
+                      "onnx_mb": round(path.stat().st_size / 1e6, 1)}
+    (OUT / "onnx").mkdir(parents=True, exist_ok=True)
+    (OUT / "onnx" / "info.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def load_info() -> dict:
+    """What prepare() recorded: parameters, MACs and ONNX size per network."""
+    return json.loads((OUT / "onnx" / "info.json").read_text())
+
+
+def time_runs(run, warmup: int, runs: int) -> list[float]:
+    for _ in range(warmup):
+        run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def measure(name: str, warmup: int, runs: int) -> dict:
+    threads = cores()
+    torch.set_num_threads(threads)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 1, SIZE, SIZE)).astype(np.float32)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(str(onnx_path(name)), options, providers=["CPUExecutionProvider"])
+    result = {"onnxruntime": percentiles(time_runs(lambda: session.run(["ab"], {"L": x}), warmup, runs))}
+    net, tensor = network(name), torch.from_numpy(x)
+    with torch.inference_mode():
+        result["torch_eager"] = percentiles(time_runs(lambda: net(tensor), warmup, runs))
+    return result
+
+
+def report(results: dict, info: dict) -> str:
+    base = results["ours"]["onnxruntime"]["p50"]
+    rows = []
+    for name in NAMES:
+        if name not in results:
+            continue
+        for engine in ("onnxruntime", "torch_eager"):
+            stats = results[name][engine]
+            rows.append([LABELS[name], engine.replace("_", " "), info[name]["params_m"], info[name]["gmacs"],
+                         f"{stats['p50']:.1f}", f"{stats['p95']:.1f}", f"{stats['p50'] / base:.1f}x"])
+    return table(["network", "engine", "params (M)", "GMACs", "p50 ms", "p95 ms", "p50 / ours in ORT"], rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prepare", action="store_true", help="export the peers and count MACs, then stop")
+    parser.add_argument("--models", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args(argv)
+    if args.prepare:
+        print(json.dumps(prepare(), indent=2))
+        return
+    results = load_results("models")
+    for name in args.models:
+        results[name] = measure(name, args.warmup, args.runs)
+        print(name, json.dumps(results[name]))
+    save_results("models", results)
+    print(report(results, load_info()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Part 4: training throughput on this CPU, images per second, for the shipped architecture.
+
+    bench/quiet.sh .venv/bin/python -m bench.training_speed --size 128 --step gan
+
+The networks are training.networks' defaults (the generator models/colorizer.onnx
+was exported from) and the PatchGAN with ndf 64, 3 layers; the optimisers and
+losses are training.train's (Adam 2e-4, beta1 0.5, lambda_l1 100). One step is
+what training.train does per batch: in the GAN phase a discriminator update
+on real and generated pairs, then a generator update through the frozen
+discriminator plus L1; in the L1 warm-up only the generator's L1 update.
+Batches are random tensors already in memory, so this is the networks' cost
+alone: the real run also decodes and augments photos in a DataLoader worker
+on the same cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+
+from bench.common import cores, load_results, save_results, table
+from training.losses import discriminator_loss, generator_loss
+from training.networks import define_discriminator, define_generator
+
+LAMBDA_L1 = 100.0
+
+
+def make_step(kind: str, size: int, batch: int):
+    net_g, net_d = define_generator().train(), define_discriminator(ndf=64, n_layers=3).train()
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    generator = torch.Generator().manual_seed(0)
+    lightness = torch.rand(batch, 1, size, size, generator=generator) * 2 - 1
+    real_ab = (torch.rand(batch, 2, size, size, generator=generator) * 2 - 1) * 0.3
+
+    def step() -> None:
+        fake_ab = net_g(lightness)
+        if kind == "gan":
+            loss_d, _, _ = discriminator_loss(net_d(lightness, real_ab), net_d(lightness, fake_ab.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            net_d.requires_grad_(False)
+            loss_g, _, _ = generator_loss(net_d(lightness, fake_ab), fake_ab, real_ab, LAMBDA_L1)
+        else:
+            loss_g = LAMBDA_L1 * F.l1_loss(fake_ab, real_ab)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        net_d.requires_grad_(True)
+
+    return step
+
+
+def measure(kind: str, size: int, batch: int, warmup: int, steps: int) -> dict:
+    torch.set_num_threads(cores())
+    step = make_step(kind, size, batch)
+    for _ in range(warmup):
+        step()
+    seconds = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - started)
+    median = sorted(seconds)[len(seconds) // 2]
+    return {"step_s": {"median": round(median, 3), "min": round(min(seconds), 3), "max": round(max(seconds), 3)},
+            "images_per_s": round(batch / median, 2), "batch": batch, "steps": steps, "warmup": warmup,
+            "threads": torch.get_num_threads()}
+
+
+def report(results: dict) -> str:
+    rows = [[key.split("/")[0], key.split("/")[1], r["batch"], f"{r['step_s']['median']:.2f}",
+             f"{r['step_s']['min']:.2f}-{r['step_s']['max']:.2f}", f"{r['images_per_s']:.1f}"]
+            for key, r in sorted(results.items())]
+    return table(["size", "step", "batch", "s/step (median)", "range", "images/s"], rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, nargs="+", default=[256, 128])
+    parser.add_argument("--step", nargs="+", choices=("gan", "l1"), default=["gan", "l1"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args(argv)
+    results = load_results("training")
+    for size in args.size:
+        for kind in args.step:
+            results[f"{size}/{kind}"] = measure(kind, size, args.batch, args.warmup, args.steps)
+            print(f"{size}/{kind}", json.dumps(results[f"{size}/{kind}"]), flush=True)
+    save_results("training", results)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""PNG encoding on every core: the last stage of a colorization, and once its slowest.
+
+Pillow filters each row five ways to pick the best filter and deflates the
+whole image on one core: half a second for a 12-megapixel photo here. This
+encoder uses the "Up" filter for every row (for photos it compresses as well
+as Pillow's adaptive choice, at a fraction of the cost) and deflates bands
+of rows in parallel threads, as pigz does: each band is an independent
+deflate segment ended by a sync flush, so the segments concatenate into one
+valid zlib stream. zlib releases the GIL while it compresses. The output is
+an ordinary PNG (IHDR, IDATs, IEND) that any decoder reads.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from PIL import Image
+
+COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}  # 8-bit modes this encoder writes
+SEGMENT_BYTES = 1 << 20  # raw (filtered) bytes per independently deflated segment
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+UP = 2  # PNG filter type: each byte minus the byte above it
+
+
+def encode(image: Image.Image, compress_level: int = 1, threads: int | None = None) -> bytes:
+    """`image` (mode L, LA, RGB or RGBA) as PNG bytes; threads defaults to the usable cores."""
+    image.load()  # a lazily opened file must be decoded once, not by every thread at the same time
+    width, height = image.size
+    channels = len(image.getbands())
+    rows = max(1, SEGMENT_BYTES // (width * channels + 1))
+    tops = range(0, height, rows)
+    threads = min(threads or _usable_cores(), len(tops))
+
+    def segment(top: int) -> tuple[bytes, int, int]:
+        raw = _up_filtered(image, top, min(top + rows, height))
+        deflate = zlib.compressobj(compress_level, zlib.DEFLATED, -15)  # raw deflate: no header
+        last = top + rows >= height
+        data = deflate.compress(raw) + deflate.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        return data, zlib.adler32(raw), len(raw)
+
+    with ThreadPoolExecutor(threads) as pool:
+        segments = list(pool.map(segment, tops))
+    checksum = 1
+    for _, adler, length in segments:
+        checksum = _adler32_combine(checksum, adler, length)
+    idat = [data for data, _, _ in segments]  # one IDAT chunk per segment; together, one zlib stream
+    idat[0] = _zlib_header(compress_level) + idat[0]
+    idat[-1] += struct.pack(">I", checksum)
+    header = struct.pack(">IIBBBBB", width, height, 8, COLOUR_TYPES[image.mode], 0, 0, 0)
+    chunks = [(b"IHDR", header), *((b"IDAT", part) for part in idat), (b"IEND", b"")]
+    return b"".join([SIGNATURE, *(piece for kind, data in chunks for piece in _chunk(kind, data))])
+
+
+def _up_filtered(image: Image.Image, top: int, bottom: int) -> bytes:
+    """Rows [top, bottom) as PNG scanlines: a filter-type byte, then each byte minus the one above."""
+    pixels = np.asarray(image.crop((0, max(top - 1, 0), image.width, bottom)))
+    pixels = pixels.reshape(pixels.shape[0], -1)
+    out = np.empty((bottom - top, pixels.shape[1] + 1), np.uint8)
+    out[:, 0] = UP
+    if top == 0:  # the first scanline's "row above" is zeros
+        out[0, 1:] = pixels[0]
+        np.subtract(pixels[1:], pixels[:-1], out=out[1:, 1:])
+    else:
+        np.subtract(pixels[1:], pixels[:-1], out=out[:, 1:])
+    return out.tobytes()
+
+
+def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
+    """A PNG chunk as (length + type, data, CRC): joined once at the end, the data is never copied twice."""
+    return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (Linux)
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _zlib_header(level: int) -> bytes:
+    """CMF (deflate, 32 KB window) and FLG (level hint, check bits) of RFC 1950."""
+    flg = (0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3) << 6
+    flg += 31 - (0x78 * 256 + flg) % 31
+    return bytes([0x78, flg])
+
+
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """Adler-32 of A + B from adler32(A), adler32(B) and len(B) (zlib's adler32_combine)."""
+    base = 65521
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % base
+    high = ((first >> 16) + (second >> 16) + second_length * (first & 0xFFFF) - second_length) % base
+    return (high << 16) | low
