@@ -212,3 +212,24 @@ def test_model_card_grid_has_photo_and_sketch_rows(trained_run, photo_dir, tmp_p
     assert grid.shape == (3 * 64, 3 * 64, 3)
     sketch_input = grid[128:, :64]
     assert sketch_input.mean() > grid[:64, :64].mean()  # the sketch row's input is paper-white
+
+
+def test_network_interpolation_spans_the_two_generators(trained_run, tmp_path):
+    from training.interpolate import interpolate, main as interpolate_main
+
+    gan = torch.load(trained_run / "epoch_001.pt", weights_only=False)
+    l1 = {k: v + 1.0 if v.is_floating_point() else v for k, v in gan["generator"].items()}
+    for alpha, expected in ((1.0, gan["generator"]), (0.0, l1)):
+        mixed = interpolate(gan["generator"], l1, alpha)
+        assert all(torch.allclose(mixed[k].float(), expected[k].float()) for k in mixed)
+    half = interpolate(gan["generator"], l1, 0.5)
+    key = next(k for k, v in half.items() if v.is_floating_point())
+    assert torch.allclose(half[key], gan["generator"][key] + 0.5)
+    with pytest.raises(ValueError, match="twins"):
+        interpolate(gan["generator"], {"other": torch.zeros(1)}, 0.5)
+
+    out = tmp_path / "blend.pt"
+    interpolate_main([str(trained_run / "epoch_001.pt"), str(trained_run / "epoch_001.pt"), "--alpha", "0.3",
+                      "--out", str(out)])
+    export_main([str(out), str(tmp_path / "blend.onnx"), "--size", "32"])  # exports like any checkpoint
+    assert (tmp_path / "blend.onnx").is_file()
