@@ -233,3 +233,10 @@ def test_network_interpolation_spans_the_two_generators(trained_run, tmp_path):
                       "--out", str(out)])
     export_main([str(out), str(tmp_path / "blend.onnx"), "--size", "32"])  # exports like any checkpoint
     assert (tmp_path / "blend.onnx").is_file()
+
+
+def test_export_records_the_training_crop_size_as_working_size(trained_run, tmp_path):
+    out = tmp_path / "g.onnx"
+    export_main([str(trained_run / "epoch_001.pt"), str(out)])  # trained on 32x32 crops (TINY)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["working_size"] == "32"

@@ -25,12 +25,13 @@ from training.networks import UNetGenerator, define_generator
 WORKING_SIZE = 256
 
 
-def load_generator(checkpoint: str | Path) -> UNetGenerator:
-    """Rebuild the generator from a checkpoint alone (its model_args), in eval mode."""
+def load_generator(checkpoint: str | Path) -> tuple[UNetGenerator, int]:
+    """Rebuild the generator from a checkpoint alone (its model_args), in eval mode,
+    with the crop size it was trained at (its working size)."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = define_generator(**ckpt["model_args"])
     net.load_state_dict(ckpt["generator"])
-    return net.eval()
+    return net.eval(), int(ckpt.get("config", {}).get("size", WORKING_SIZE))
 
 
 def export(net: UNetGenerator, path: str | Path, size: int = WORKING_SIZE, opset: int = 18,
@@ -64,14 +65,16 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoint", help="training checkpoint (.pt) with generator weights and model_args")
     p.add_argument("output", help="ONNX file to write")
-    p.add_argument("--size", type=int, default=WORKING_SIZE, help="working size recorded in the model and used for the parity check")
+    p.add_argument("--size", type=int, default=None,
+                   help="working size recorded in the model and used for the parity check (default: the training crop size)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - ONNX| difference")
     args = p.parse_args(argv)
 
-    net = load_generator(args.checkpoint)
-    export(net, args.output, args.size, args.opset)
-    diff = parity(net, args.output, args.size)
+    net, trained_size = load_generator(args.checkpoint)
+    size = args.size or trained_size
+    export(net, args.output, size, args.opset)
+    diff = parity(net, args.output, size)
     size_mb = Path(args.output).stat().st_size / 1e6
     print(f"wrote {args.output} ({size_mb:.1f} MB); max |PyTorch - ONNX| = {diff:.2e}")
     if diff > args.tolerance:

@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("the checkpoints have different model_args")
     state = {"generator": interpolate(gan["generator"], l1["generator"], args.alpha),
              "model_args": gan["model_args"],
-             "config": {"interpolation": {"gan": args.gan, "l1": args.l1, "alpha": args.alpha},
-                        "gan_config": gan["config"], "l1_config": l1["config"]}}
+             "config": {**gan["config"], "interpolation": {"gan": args.gan, "l1": args.l1, "alpha": args.alpha}}}
     torch.save(state, args.out)
     print(f"wrote {args.out}: {args.alpha:g} x {args.gan} + {1 - args.alpha:g} x {args.l1}")
 
