@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,6 +33,18 @@ def machine() -> dict:
     return {"cpu": model, "cores": cores(), "memory_gib": round(mem_kb / 2**20, 1), "python": platform.python_version(),
             "kernel": platform.release(), "load_avg_1m": round(os.getloadavg()[0], 2),
             **{pkg: version(pkg) for pkg in ("numpy", "onnxruntime", "torch", "pillow", "flask", "gunicorn")}}
+
+
+def time_runs(run, warmup: int, runs: int) -> list[float]:
+    """Call run() `warmup` times untimed, then `runs` times: each call's wall time in ms."""
+    for _ in range(warmup):
+        run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
 
 
 def percentiles(samples_ms: list[float]) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import onnx
@@ -21,7 +20,7 @@ import onnxruntime as ort
 import torch
 
 from bench import peers
-from bench.common import OUT, ROOT, cores, load_results, percentiles, save_results, table
+from bench.common import OUT, ROOT, cores, load_results, percentiles, save_results, table, time_runs
 from training.networks import define_generator
 
 SIZE = 256
@@ -78,17 +77,6 @@ def prepare() -> dict:
 def load_info() -> dict:
     """What prepare() recorded: parameters, MACs and ONNX size per network."""
     return json.loads((OUT / "onnx" / "info.json").read_text())
-
-
-def time_runs(run, warmup: int, runs: int) -> list[float]:
-    for _ in range(warmup):
-        run()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def measure(name: str, warmup: int, runs: int) -> dict:

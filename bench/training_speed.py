@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import torch
 import torch.nn.functional as F
 
-from bench.common import cores, load_results, save_results, table
+from bench.common import cores, load_results, save_results, table, time_runs
 from training.losses import discriminator_loss, generator_loss
 from training.networks import define_discriminator, define_generator
 
@@ -58,13 +57,7 @@ def make_step(kind: str, size: int, batch: int):
 def measure(kind: str, size: int, batch: int, warmup: int, steps: int) -> dict:
     torch.set_num_threads(cores())
     step = make_step(kind, size, batch)
-    for _ in range(warmup):
-        step()
-    seconds = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - started)
+    seconds = [ms / 1000 for ms in time_runs(step, warmup, steps)]
     median = sorted(seconds)[len(seconds) // 2]
     return {"step_s": {"median": round(median, 3), "min": round(min(seconds), 3), "max": round(max(seconds), 3)},
             "images_per_s": round(batch / median, 2), "batch": batch, "steps": steps, "warmup": warmup,

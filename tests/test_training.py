@@ -13,7 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from training.data import ColorPhotos, find_images
+from training.data import ColorPhotos
+from training.photos import find_images
 from training.export import main as export_main
 from training.losses import discriminator_loss, gan_loss, generator_loss
 from training.networks import count_parameters, define_discriminator, define_generator

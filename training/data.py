@@ -17,19 +17,10 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from colorizer.lab import encode_ab, encode_l, rgb_to_l, rgb_to_lab
-from training.evaluate import center_square
+from training.photos import center_square, find_images
 from training.sketch import pencil_sketch
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 MIN_MEAN_CHROMA = 3.0  # mean sqrt(a^2 + b^2) below this counts as grayscale
-
-
-def find_images(root: str | Path) -> list[Path]:
-    """All image files below root, sorted so every run sees the same order."""
-    files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {root}")
-    return files
 
 
 def random_resized_crop(img: Image.Image, size: int, rng: random.Random, scale=(0.3, 1.0)) -> Image.Image:

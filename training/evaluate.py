@@ -19,16 +19,9 @@ from PIL import Image
 
 from colorizer.engine import Colorizer
 from training.metrics import colourfulness, psnr, ssim
+from training.photos import center_square, find_images
 
 EVAL_SIZE = 256
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-
-
-def center_square(img: Image.Image, size: int = EVAL_SIZE) -> Image.Image:
-    """Centre-crop to a square and resize with Lanczos."""
-    side = min(img.size)
-    left, top = (img.width - side) // 2, (img.height - side) // 2
-    return img.resize((size, size), Image.LANCZOS, box=(left, top, left + side, top + side))
 
 
 def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -40,15 +33,13 @@ def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def evaluate(model: Colorizer, folder: str | Path, limit: int = 0) -> dict[str, dict[str, float]]:
     """Mean metrics over the folder for the model and for the grayscale baseline."""
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = find_images(folder)
     if limit:
         files = files[:limit]
-    if not files:
-        raise SystemExit(f"no images found under {folder}")
     rows: dict[str, list[dict[str, float]]] = {"model": [], "grayscale": []}
     for path in files:
         with Image.open(path) as img:
-            truth_img = center_square(img.convert("RGB"))
+            truth_img = center_square(img.convert("RGB"), EVAL_SIZE)
         truth = np.asarray(truth_img)
         rows["model"].append(score(np.asarray(model.colorize(truth_img)), truth))
         rows["grayscale"].append(score(np.asarray(model.colorize(truth_img, vividness=0.0)), truth))
@@ -77,7 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = p.parse_args(argv)
 
-    results = evaluate(Colorizer.load(args.model), args.folder, args.limit)
+    try:
+        results = evaluate(Colorizer.load(args.model), args.folder, args.limit)
+    except FileNotFoundError as exc:  # no model, or no photos: one line, not a traceback
+        raise SystemExit(str(exc)) from exc
     print(json.dumps(results, indent=2))
     print(format_table(results))
     if args.json:

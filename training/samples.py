@@ -1,13 +1,17 @@
 """Sample grids: one row per image, input L | model output | ground truth."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from colorizer.engine import Colorizer
 from colorizer.lab import AB_SCALE, L_CENTER, lab_to_rgb, to_uint8
+from training.photos import center_square
+from training.sketch import pencil_sketch
 
 
 def to_rgb(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
@@ -33,10 +37,6 @@ def model_card_grid(model_path: str | None, photos: list[str], sketches: list[st
     Photo rows: grayscale photo | colorized | original. Sketch rows: a
     synthetic pencil sketch of the photo | colorized sketch | original.
     """
-    from colorizer.engine import Colorizer
-    from training.evaluate import center_square
-    from training.sketch import pencil_sketch
-
     model = Colorizer.load(model_path)
     rng = np.random.default_rng(seed)
     rows = []
@@ -53,8 +53,6 @@ def model_card_grid(model_path: str | None, photos: list[str], sketches: list[st
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m training.samples", description=model_card_grid.__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("photos", nargs="+", help="colour photos: one row each")
