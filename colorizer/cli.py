@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from colorizer.engine import MAX_VIVIDNESS, Colorizer
-from colorizer.imageio import ImageError, open_image, to_png
+from colorizer.engine import Colorizer
+from colorizer.errors import MAX_VIVIDNESS, BadParameter, ColorizerError, parse_vividness
+from colorizer.imageio import open_image, to_png
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_FILES = 4  # fewer files finish before a progress line would help
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for source, target in zip(args.inputs, outputs):
         try:
             colorize_file(colorizer, source, target, args.vividness)
-        except (ImageError, OSError) as exc:
+        except Exception as exc:  # one bad file never stops the batch; MemoryError included
             failed += 1
             progress.message(f"error: {source}: {_describe(exc)}")
         progress.advance()
@@ -130,15 +131,20 @@ class Progress:
 
 
 def _describe(exc: Exception) -> str:
-    """ImageError messages are written for users; OSError's strerror drops the errno noise."""
-    return str(exc) if isinstance(exc, ImageError) else (exc.strerror or str(exc))
+    """ColorizerError messages are written for users; OSError's strerror drops the errno noise;
+    anything else is a failure we did not foresee, named by its type (no traceback)."""
+    if isinstance(exc, ColorizerError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return f"could not colorize this file ({type(exc).__name__}: {exc})"
 
 
 def vividness(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= MAX_VIVIDNESS:
-        raise argparse.ArgumentTypeError(f"must lie between 0 and {MAX_VIVIDNESS:g}")
-    return value
+    try:
+        return parse_vividness(text)
+    except BadParameter as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive_int(text: str) -> int:

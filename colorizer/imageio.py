@@ -1,4 +1,4 @@
-"""Image intake and output: whatever a visitor uploads -> a decoded RGB/RGBA image.
+"""Image intake and output: whatever a visitor uploads -> a decoded L, RGB or RGBA image.
 
 Uploads come from phones, scanners and old archives, so intake must cope
 with every mode Pillow reads (palette, 16-bit, CMYK, 1-bit, with or without
@@ -12,55 +12,41 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from typing import IO
+from typing import IO, Callable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from colorizer import png
+from colorizer.errors import (  # noqa: F401 -- re-exported: colorizer.imageio.ImageError stays importable
+    EmptyImage,
+    ImageError,
+    ImageTooLarge,
+    NotAnImage,
+    TruncatedImage,
+    UnsupportedImage,
+)
 
 DEFAULT_MAX_PIXELS = 50_000_000
 
-# Raster formats a photo or a scanned sketch arrives in. Pillow identifies a
-# few more (EPS, PDF previews, icons...) that need external tools or make no
-# sense here; those are refused as unsupported rather than half-decoded.
-SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF", "PPM", "TGA", "HEIF", "AVIF"}
+# The Pillow plugins we decode with, and no others: the formats the site names (JPEG, PNG,
+# WebP, BMP, TIFF, GIF) plus what phones send (MPO comes through the JPEG plugin, AVIF).
+# Pillow registers some 40 more (DDS, PSD, EPS, FITS...), each a parser of hostile bytes
+# we have no use for; they only ever get to name a file for a 415 message.
+ALLOWED_PLUGINS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "AVIF")
+SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF", "AVIF"}
+GREY_MODES = {"1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
-class ImageError(ValueError):
-    """An upload we cannot colorize. `status` is the HTTP status to answer with."""
+def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = DEFAULT_MAX_PIXELS,
+               admit: Callable[[int], None] | None = None) -> Image.Image:
+    """Decode an upload to an upright image (first frame of animations): RGB, RGBA, or L for grey.
 
-    status = 400
-    code = "bad_image"
-
-
-class EmptyImage(ImageError):
-    code = "empty"
-
-
-class NotAnImage(ImageError):
-    code = "not_an_image"
-
-
-class TruncatedImage(ImageError):
-    code = "truncated"
-
-
-class ImageTooLarge(ImageError):
-    status = 413
-    code = "too_large"
-
-
-class UnsupportedImage(ImageError):
-    status = 415
-    code = "unsupported"
-
-
-def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode an upload to an upright RGB or RGBA image (first frame of animations).
-
-    Raises an ImageError subclass for empty, unreadable, truncated,
-    oversized or unsupported input.
+    A single-channel grey input stays one byte per pixel (L) rather than being widened to RGB.
+    `admit(pixels)`, when given, is called with the pixel count after the header is read and
+    before a single pixel is decoded (the website's memory budget); it may raise.
+    Raises an ImageError subclass for empty, unreadable, truncated, oversized or unsupported
+    input: any exception of the decoder is the upload's fault, never a crash.
     """
     data = _read_bytes(source)
     if not data:
@@ -68,32 +54,60 @@ def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = 
     with warnings.catch_warnings():
         # We check the pixel count ourselves, against our own limit, before decoding.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLarge(f"The image has too many pixels (limit {_megapixels(max_pixels)}).") from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise NotAnImage("This file is not an image we can read (try JPEG, PNG or WebP).") from exc
-        if img.format not in SUPPORTED_FORMATS:
-            raise UnsupportedImage(f"{img.format} files are not supported; use JPEG, PNG, WebP, BMP, TIFF or GIF.")
+        img = _identify(data, max_pixels)
         width, height = img.size
         if width * height > max_pixels:
             raise ImageTooLarge(
                 f"The image is {width}x{height} ({_megapixels(width * height)}); "
                 f"the limit is {_megapixels(max_pixels)}."
             )
-        if width == 0 or height == 0:
+        if width <= 0 or height <= 0:
             raise NotAnImage("The image has no pixels.")
+        if admit is not None:
+            admit(width * height)
         try:
             img.seek(0)
             img.load()
             ImageOps.exif_transpose(img, in_place=True)
-        except (OSError, EOFError, SyntaxError, ValueError, IndexError) as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # OSError, EOFError, SyntaxError, AssertionError, IndexError, ...
             raise TruncatedImage("The image file is truncated or corrupt; please upload it again.") from exc
     try:
-        return _to_rgb_or_rgba(img)
+        return _to_colorizer_mode(img)
     except ValueError as exc:  # a mode Pillow reads but cannot convert, e.g. premultiplied "La"
         raise UnsupportedImage(f"{img.mode} images are not supported; use an RGB or grayscale image.") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # e.g. AssertionError: a palette image without its palette
+        raise TruncatedImage("The image file is corrupt; please upload it again.") from exc
+
+
+def _identify(data: bytes, max_pixels: int) -> Image.Image:
+    """Parse the header with the allowed plugins; name a format we do not read for a 415."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=ALLOWED_PLUGINS)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(f"The image has too many pixels (limit {_megapixels(max_pixels)}).") from exc
+    except MemoryError:
+        raise
+    except Exception:  # UnidentifiedImageError, or any header parser's own exception
+        img = None
+    if img is not None and img.format in SUPPORTED_FORMATS:
+        return img
+    other = img.format if img is not None else _format_name(data)
+    if other:
+        raise UnsupportedImage(f"{other} files are not supported; use JPEG, PNG, WebP, BMP, TIFF or GIF.")
+    raise NotAnImage("This file is not an image we can read (try JPEG, PNG or WebP).")
+
+
+def _format_name(data: bytes) -> str | None:
+    """The format another Pillow plugin would call `data` (header only, never decoded), or None."""
+    try:
+        with Image.open(io.BytesIO(data)) as other:
+            return other.format
+    except Exception:  # whatever a plugin raises, the file is not one we read
+        return None
 
 
 def _megapixels(pixels: int) -> str:
@@ -109,12 +123,15 @@ def _read_bytes(source: bytes | str | os.PathLike | IO[bytes]) -> bytes:
     return source.read()
 
 
-def _to_rgb_or_rgba(img: Image.Image) -> Image.Image:
-    """Any Pillow mode -> RGB, or RGBA when the image carries transparency."""
+def _to_colorizer_mode(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> L (opaque grey), RGB, or RGBA when the image carries transparency."""
     if img.mode == "F" or img.mode.startswith("I"):  # I, I;16, I;16B, ...
         img = _high_depth_gray_to_8bit(img)
     # An alpha band, a palette with alpha, or a tRNS colour key (P, L, RGB).
-    target = "RGBA" if img.has_transparency_data else "RGB"
+    if img.has_transparency_data:
+        target = "RGBA"
+    else:
+        target = "L" if img.mode in GREY_MODES else "RGB"
     return img if img.mode == target else img.convert(target)
 
 

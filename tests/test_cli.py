@@ -11,7 +11,7 @@ from PIL import Image
 
 from colorizer.cli import Progress, main
 from colorizer.lab import AB_SCALE, rgb_to_lab
-from conftest import ROOT, photo_bytes
+from tests.helpers import ROOT, dds_header, palette_png_without_plte, photo_bytes
 
 
 @pytest.fixture
@@ -52,6 +52,30 @@ def test_one_bad_file_among_good_ones(inputs, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["clear.png", "grey.png"]
     assert capsys.readouterr().err.splitlines() == [
         f"error: {inputs / 'broken.jpg'}: The image file is truncated or corrupt; please upload it again."]
+
+
+def test_files_that_crash_the_decoder_are_reported_and_the_batch_goes_on(inputs, tmp_path, capsys):
+    """Issue 10, defect 4: Pillow's AssertionError / NotImplementedError used to end the run with a traceback."""
+    (inputs / "no-palette.png").write_bytes(palette_png_without_plte())
+    (inputs / "header.dds").write_bytes(dds_header())
+    out = tmp_path / "out"
+    files = [inputs / "no-palette.png", inputs / "header.dds", inputs / "grey.jpg"]
+    assert main(["colorize", *map(str, files), "--out-dir", str(out)]) == 1
+    assert [p.name for p in out.iterdir()] == ["grey.png"]
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in errors] == [str(inputs / "no-palette.png"), str(inputs / "header.dds")]
+
+
+def test_an_unforeseen_failure_is_one_line_too(inputs, tmp_path, capsys, monkeypatch):
+    from colorizer import cli
+
+    def explode(*args):
+        raise RuntimeError("onnxruntime went away")
+
+    monkeypatch.setattr(cli.Colorizer, "colorize", explode)
+    assert main(["colorize", str(inputs / "grey.jpg"), "--out-dir", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {inputs / 'grey.jpg'}: could not colorize this file (RuntimeError: onnxruntime went away)"]
 
 
 def test_missing_and_non_image_inputs(inputs, tmp_path, capsys):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from colorizer import lab
 from colorizer.engine import apply_ab
-from conftest import ROOT
+from tests.helpers import ROOT
 
 SAMPLES = sorted((ROOT / "static" / "samples").glob("*.jpg"))  # real photos and a pencil drawing
 MAX_DIFFERING = 0.01  # share of channel values allowed to be one level off

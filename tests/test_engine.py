@@ -8,7 +8,7 @@ from PIL import Image
 from colorizer import engine
 from colorizer.engine import Colorizer, apply_ab, default_model_path
 from colorizer.lab import AB_SCALE, lab_to_rgb, rgb_to_l, rgb_to_lab, to_uint8
-from conftest import MODEL_PATH, photo
+from tests.helpers import MODEL_PATH, photo
 
 ONE_LEVEL = 100 / 255  # one 8-bit grey level on the L* scale
 

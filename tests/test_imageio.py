@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from colorizer import engine, errors, imageio
+from colorizer.errors import BadParameter, Busy, ColorizerError, parse_vividness
 from colorizer.imageio import (
     EmptyImage,
     ImageError,
@@ -20,7 +22,7 @@ from colorizer.imageio import (
     open_image,
     to_png,
 )
-from conftest import photo
+from tests.helpers import dds_header, palette_png_without_plte, photo
 
 
 def encode(img: Image.Image, fmt: str, **options) -> bytes:
@@ -41,12 +43,13 @@ def noisy_photo(size=(400, 300)) -> Image.Image:
 
 # --- modes ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["RGB", "L", "P", "1"])
-def test_opaque_modes_decode_to_rgb_like_pillow(mode):
+@pytest.mark.parametrize("mode, decoded", [("RGB", "RGB"), ("L", "L"), ("P", "RGB"), ("1", "L")])
+def test_opaque_modes_decode_like_pillow(mode, decoded):
+    """Colour stays RGB; one-channel grey stays one byte per pixel (L), never widened to RGB."""
     original = photo((64, 48), mode)
     img = open_image(encode(original, "PNG"))
-    assert (img.mode, img.size) == ("RGB", (64, 48))
-    np.testing.assert_array_equal(pixels(img), pixels(original.convert("RGB")))
+    assert (img.mode, img.size) == (decoded, (64, 48))
+    np.testing.assert_array_equal(pixels(img.convert("RGB")), pixels(original.convert("RGB")))
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
@@ -80,13 +83,13 @@ def test_16_bit_grey_png_is_scaled_not_clipped_to_white():
     mid_grey = Image.fromarray(np.full((32, 32), 32768, np.uint16))
     assert Image.open(io.BytesIO(encode(mid_grey, "PNG"))).mode == "I;16"
     img = open_image(encode(mid_grey, "PNG"))
-    assert img.mode == "RGB"
+    assert img.mode == "L"
     assert np.abs(pixels(img) - 128).max() <= 1
 
 
 def test_16_bit_gradient_keeps_its_range():
     ramp = Image.fromarray(np.linspace(0, 65535, 256, dtype=np.uint16)[None].repeat(8, axis=0))
-    grey = pixels(open_image(encode(ramp, "PNG")))[0, :, 0]
+    grey = pixels(open_image(encode(ramp, "PNG")))[0]
     assert grey[0] == 0 and grey[-1] == 255
     assert (np.diff(grey) >= 0).all()
 
@@ -99,7 +102,7 @@ def test_32_bit_int_tiff():
 def test_float_tiff_in_unit_range():
     ramp = Image.fromarray(np.linspace(0, 1, 101, dtype=np.float32)[None].repeat(4, axis=0))
     assert ramp.mode == "F"
-    grey = pixels(open_image(encode(ramp, "TIFF")))[0, :, 0]
+    grey = pixels(open_image(encode(ramp, "TIFF")))[0]
     assert (grey[0], grey[50], grey[-1]) == (0, 128, 255)
 
 
@@ -168,7 +171,8 @@ def test_exif_orientation_is_applied(orientation):
     stored = Image.fromarray(np.ascontiguousarray(STORED[orientation](UPRIGHT)))
     img = open_image(encode(stored, "JPEG", quality=100, exif=exif))
     assert img.size == (64, 32)
-    assert np.abs(pixels(img)[..., 0] - UPRIGHT).max() <= 3
+    assert img.mode == "L"
+    assert np.abs(pixels(img) - UPRIGHT).max() <= 3
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -208,13 +212,14 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
+def refuse_to_decode(self):
+    raise pytest.fail("pixels were decoded")
+
+
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Fail the test if any pixel data is decoded."""
-    def refuse(self):
-        raise AssertionError("pixels were decoded")
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_to_decode)
 
 
 @pytest.mark.parametrize("width, height", [(20000, 20000), (8000, 8000)])  # above / below Pillow's own bomb limit
@@ -294,3 +299,66 @@ def test_alpha_round_trip_through_the_engine(colorizer_model):
     back = open_image(to_png(result))
     assert back.mode == "RGBA"
     np.testing.assert_array_equal(pixels(back.getchannel("A")), pixels(original.getchannel("A")))
+
+
+# --- hostile input: whatever the decoder raises is the upload's fault (issue 10, defect 4) ---
+
+@pytest.mark.parametrize("data, error, code", [
+    (palette_png_without_plte(), TruncatedImage, "truncated"),  # AssertionError inside Pillow
+    (dds_header(), NotAnImage, "not_an_image"),  # NotImplementedError inside Pillow's DDS plugin
+])
+def test_decoder_exceptions_become_image_errors(data, error, code):
+    with pytest.raises(error) as info:
+        open_image(data)
+    assert info.value.code == code and info.value.status == 400
+
+
+@pytest.mark.parametrize("fmt", ["QOI", "PPM", "TGA", "SGI"])
+def test_only_allowed_plugins_decode(fmt, monkeypatch):
+    """Formats Pillow decodes but the site does not name are refused from the header, not decoded."""
+    data = encode(photo((16, 16)), fmt)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_to_decode)
+    with pytest.raises(UnsupportedImage) as info:
+        open_image(data)
+    assert fmt in str(info.value)
+
+
+def test_admit_sees_the_pixel_count_before_decoding(monkeypatch):
+    data = encode(photo((40, 30)), "PNG")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_to_decode)
+    seen = []
+
+    def admit(pixels):
+        seen.append(pixels)
+        raise Busy("full")
+
+    with pytest.raises(Busy):
+        open_image(data, admit=admit)
+    assert seen == [1200]
+
+
+def test_errors_share_one_tree():
+    assert issubclass(ImageError, ColorizerError) and issubclass(BadParameter, ColorizerError)
+    assert imageio.ImageError is errors.ImageError
+    assert errors.MAX_VIVIDNESS == engine.MAX_VIVIDNESS
+
+
+def test_a_subclass_of_bad_parameter_keeps_its_own_code():
+    class HintError(BadParameter):
+        code = "bad_hints"
+
+    error = HintError("bad hints")
+    assert (error.status, error.code) == (400, "bad_hints")
+    assert (BadParameter("x").code, ColorizerError("x", code="csrf").code) == ("bad_parameter", "csrf")
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 1.0), ("", 1.0), (" 0.5 ", 0.5), ("0", 0.0), ("2", 2.0), (1.5, 1.5)])
+def test_parse_vividness(raw, expected):
+    assert parse_vividness(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["nan", "-0.1", "2.01", "inf", "lots", object()])
+def test_parse_vividness_refuses(raw):
+    with pytest.raises(BadParameter) as info:
+        parse_vividness(raw)
+    assert (info.value.status, info.value.code) == (400, "bad_parameter")

@@ -19,7 +19,7 @@ from cfnlint.api import lint_file
 from cfnlint.decode import decode
 from PIL import Image
 
-from conftest import ROOT, photo_bytes
+from tests.helpers import ROOT, photo_bytes
 from lambda_api import build
 
 TEMPLATE = ROOT / "lambda_api" / "template.yaml"

@@ -23,7 +23,7 @@ import requests
 from PIL import Image
 
 from colorizer.lab import rgb_to_lab
-from conftest import ROOT, photo_bytes
+from tests.helpers import ROOT, photo_bytes
 from lambda_api import handler
 
 CONTEXT = SimpleNamespace(aws_request_id="8f5e6a52-0c41-4c55-9b1c-2f4b8d0a7e11")

@@ -19,7 +19,7 @@ import requests
 from PIL import Image
 
 from colorizer.lab import rgb_to_lab
-from conftest import ROOT, photo_bytes
+from tests.helpers import ROOT, photo_bytes
 from lambda_api.local import to_event
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from colorizer import png
 from colorizer.imageio import to_png
-from conftest import ROOT, photo
+from tests.helpers import ROOT, photo
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
