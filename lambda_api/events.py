@@ -9,16 +9,17 @@ The response shape below is the one all three integrations accept.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass
 
+from colorizer.errors import ColorizerError
 
-class RequestError(Exception):
-    """A request we refuse: `status` is the HTTP status, `code` a short machine-readable reason."""
 
-    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.headers = status, code, headers or {}
+class BadEvent(ColorizerError):
+    """An event that is not an API Gateway / Function URL request: answered 400, never 500."""
+
+    code = "bad_event"
 
 
 @dataclass(frozen=True)
@@ -30,26 +31,45 @@ class Request:
     api_request_id: str = ""
 
     @classmethod
-    def from_event(cls, event: dict) -> "Request":
-        """Read a payload 2.0 / Function URL event or a REST proxy 1.0 event."""
-        context = event.get("requestContext") or {}
+    def from_event(cls, event: object) -> Request:
+        """Read a payload 2.0 / Function URL event or a REST proxy 1.0 event; BadEvent if it is neither."""
+        if not isinstance(event, dict):
+            raise BadEvent("The event is not an HTTP request (expected an API Gateway or Function URL event).")
+        context = _mapping(event.get("requestContext"), "requestContext")
         # REST proxy (1.0) has httpMethod at the top; HTTP API 2.0 and Function URLs under requestContext.
-        method = event["httpMethod"] if "httpMethod" in event else context["http"]["method"]
+        method = event["httpMethod"] if "httpMethod" in event else _mapping(context.get("http"), "http").get("method")
+        if not isinstance(method, str) or not method:
+            raise BadEvent("The event has no HTTP method (requestContext.http.method or httpMethod).")
+        request_id = context.get("requestId")
         return cls(
             method=method.upper(),
-            headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
-            query=dict(event.get("queryStringParameters") or {}),
+            headers={str(k).lower(): str(v) for k, v in _mapping(event.get("headers"), "headers").items()},
+            query={str(k): str(v) for k, v in _mapping(event.get("queryStringParameters"), "query").items()},
             body=_body_bytes(event),
-            api_request_id=context.get("requestId", ""),
+            api_request_id=request_id if isinstance(request_id, str) else "",
         )
+
+
+def _mapping(value: object, name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadEvent(f"The event's {name} is not an object.")
+    return value
 
 
 def _body_bytes(event: dict) -> bytes:
     """API Gateway base64-encodes binary bodies and passes text ones as they are."""
     body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise BadEvent("The event's body is not a string.")
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return body.encode("utf-8")
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ColorizerError(f"The body is marked base64 but is not valid base64: {exc}.",
+                                 code="bad_base64") from exc
+    return body.encode("utf-8", "surrogatepass")
 
 
 def png_response(png: bytes, headers: dict[str, str] | None = None) -> dict:

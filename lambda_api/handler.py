@@ -21,9 +21,10 @@ import traceback
 
 from PIL import Image
 
-from colorizer.engine import MAX_VIVIDNESS, Colorizer
-from colorizer.imageio import ImageError, fit_within, open_image, to_png
-from lambda_api.events import Request, RequestError, error_response, png_response
+from colorizer.engine import Colorizer
+from colorizer.errors import BadParameter, ColorizerError, parse_vividness
+from colorizer.imageio import fit_within, open_image, to_png
+from lambda_api.events import Request, error_response, png_response
 from lambda_api.payload import image_bytes
 
 LAMBDA_PAYLOAD_BYTES = 6_000_000  # synchronous invoke limit, request and response alike
@@ -77,9 +78,9 @@ def lambda_handler(event: dict, context: object) -> dict:
         request = Request.from_event(event)
         fields["api_request_id"] = request.api_request_id
         response = _colorize(request, fields)
-    except (RequestError, ImageError) as exc:
+    except ColorizerError as exc:
         fields.update(error=exc.code, detail=str(exc))
-        response = error_response(exc.status, exc.code, str(exc), getattr(exc, "headers", None))
+        response = error_response(exc.status, exc.code, str(exc), exc.headers)
     except Exception as exc:  # anything else is our bug: log it whole, tell the client only the id
         fields.update(error="internal", exception=repr(exc), traceback=traceback.format_exc())
         response = error_response(500, "internal", f"The colorizer failed unexpectedly (request id {request_id}).")
@@ -92,18 +93,17 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 def _colorize(request: Request, fields: dict) -> dict:
     if request.method != "POST":
-        raise RequestError(405, "method_not_allowed", f"{request.method} is not allowed; POST an image.",
-                           {"Allow": "POST"})
+        raise ColorizerError(f"{request.method} is not allowed; POST an image.", status=405,
+                             code="method_not_allowed", headers={"Allow": "POST"})
     _check_api_key(request.headers.get("x-api-key", ""))
     vividness, max_side = _query_params(request.query)
     data = image_bytes(request.headers.get("content-type"), request.body)
     fields["in_bytes"] = len(data)
     if len(data) > MAX_IMAGE_BYTES:
-        raise RequestError(
-            413, "too_large",
+        raise ColorizerError(
             f"The image is {len(data) / 1e6:.1f} MB; this API takes at most {MAX_IMAGE_BYTES / 1e6:g} MB "
             "because AWS Lambda limits a request to 6 MB and base64 encoding adds a third. "
-            "Send a smaller JPEG or downscale it first.",
+            "Send a smaller JPEG or downscale it first.", status=413, code="too_large",
         )
     image = open_image(data)
     # Shrinking before colorizing gives the same result (the model sees 256x256 either way) for less work.
@@ -117,24 +117,24 @@ def _check_api_key(given: str) -> None:
     """When COLORIZER_API_KEY is set, require it in x-api-key (constant-time comparison)."""
     expected = os.environ.get("COLORIZER_API_KEY", "")
     if expected and not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-        raise RequestError(401, "unauthorized", "A valid x-api-key header is required.")
+        raise ColorizerError("A valid x-api-key header is required.", status=401, code="unauthorized")
 
 
 def _query_params(query: dict[str, str]) -> tuple[float, int | None]:
     """vividness in [0, MAX_VIVIDNESS] (default 1) and max_side >= 1 (default: no limit)."""
+    vividness = parse_vividness(query.get("vividness"))
+    if "max_side" not in query:
+        return vividness, None
     try:
-        vividness = float(query.get("vividness", 1.0))
-        max_side = int(query["max_side"]) if "max_side" in query else None
-    except ValueError as exc:
-        raise RequestError(400, "bad_parameter",
-                           f"vividness must be a number and max_side an integer ({exc}).") from exc
-    if not 0.0 <= vividness <= MAX_VIVIDNESS:
-        raise RequestError(400, "bad_parameter", f"vividness must lie between 0 and {MAX_VIVIDNESS:g}.")
-    if max_side is not None and max_side < 1:
-        raise RequestError(400, "bad_parameter", "max_side must be a positive number of pixels.")
+        max_side = int(query["max_side"])
+    except ValueError:
+        max_side = 0
+    if max_side < 1:
+        raise BadParameter("max_side must be a positive whole number of pixels.")
     return vividness, max_side
 
 
 def png_pixel_budget(image: Image.Image) -> int:
     """Most pixels whose PNG fits MAX_PNG_BYTES even if it does not compress at all (e.g. film grain)."""
-    return int(MAX_PNG_BYTES / (len(image.getbands()) * PNG_WORST_CASE))
+    channels = 4 if "A" in image.getbands() else 3  # the colour output: a grey (L) input comes back RGB
+    return int(MAX_PNG_BYTES / (channels * PNG_WORST_CASE))

@@ -27,6 +27,17 @@ TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javas
               "application/x-www-form-urlencoded")
 
 
+TOO_LARGE = "The request is over AWS Lambda's 6 MB payload limit."
+
+
+class BodyError(Exception):
+    """A body API Gateway would refuse before invoking the function."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code = status, code
+
+
 @dataclass
 class LocalContext:
     """The part of Lambda's context object that the handler reads."""
@@ -82,11 +93,11 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
     def _invoke(self) -> None:
         if urlsplit(self.path).path != ROUTE:
             return self._send_json(404, "not_found", f"No route here; POST images to {ROUTE}.")
-        length = max(0, int(self.headers.get("Content-Length") or 0))
-        if length > LAMBDA_PAYLOAD_BYTES:
-            self._discard(length)
-            return self._send_json(413, "too_large", "The request is over AWS Lambda's 6 MB payload limit.")
-        body = self.rfile.read(length)
+        try:
+            body = self._read_body()
+        except BodyError as exc:
+            self.close_connection = True  # what follows on this connection can no longer be framed
+            return self._send_json(exc.status, exc.code, str(exc))
         event = to_event(self.command, self.path, self.headers.items(), body, self.client_address[0])
         result = lambda_handler(event, LocalContext())
         payload = result.get("body") or ""
@@ -94,6 +105,39 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
         self._send(result["statusCode"], result.get("headers") or {}, data)
 
     do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _invoke
+
+    def _read_body(self) -> bytes:
+        """The request body, framed by Content-Length or chunked transfer coding, as API Gateway reads it."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():  # "abc", "-1", "1e3", "1, 2"
+            raise BodyError(400, "bad_request", f"Content-Length {raw!r} is not a number of bytes.")
+        length = int(raw)
+        if length > LAMBDA_PAYLOAD_BYTES:
+            self._discard(length)
+            raise BodyError(413, "too_large", TOO_LARGE)
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BodyError(400, "bad_request", "The chunked request body is malformed.") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailer fields, up to the blank line
+                    pass
+                return b"".join(chunks)
+            total += size
+            if size < 0 or total > LAMBDA_PAYLOAD_BYTES:
+                raise BodyError(413, "too_large", TOO_LARGE)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(1024).strip():
+                raise BodyError(400, "bad_request", "The chunked request body is malformed.")
+            chunks.append(chunk)
 
     def _discard(self, length: int) -> None:
         """Read and drop a refused body, so the client gets our answer rather than a reset connection."""

@@ -13,14 +13,14 @@ import json
 from email.parser import BytesParser
 from email.policy import HTTP
 
-from lambda_api.events import RequestError
+from colorizer.errors import ColorizerError, MissingImage
 
 FIELD = "image"
 ACCEPTED = 'image/* bytes, multipart/form-data with a field "image", or JSON {"image": "<base64>"}'
 
 
 def image_bytes(content_type: str | None, body: bytes) -> bytes:
-    """The image bytes in `body`; RequestError 400/415 when there are none to find."""
+    """The image bytes in `body`; ColorizerError (400 / 415) when there are none to find."""
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime == "multipart/form-data":
         return _multipart_field(content_type or "", body)
@@ -28,7 +28,8 @@ def image_bytes(content_type: str | None, body: bytes) -> bytes:
         return _json_field(body)
     if not mime or mime.startswith("image/") or mime == "application/octet-stream":
         return body
-    raise RequestError(415, "unsupported_media_type", f"Content-Type {mime} is not accepted; send {ACCEPTED}.")
+    raise ColorizerError(f"Content-Type {mime} is not accepted; send {ACCEPTED}.", status=415,
+                         code="unsupported_media_type")
 
 
 def _multipart_field(content_type: str, body: bytes) -> bytes:
@@ -37,20 +38,22 @@ def _multipart_field(content_type: str, body: bytes) -> bytes:
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == FIELD:
                 return part.get_payload(decode=True) or b""
-    raise RequestError(400, "missing_image", f'The multipart/form-data upload has no field named "{FIELD}".')
+    raise MissingImage(f'The multipart/form-data upload has no field named "{FIELD}".')
 
 
 def _json_field(body: bytes) -> bytes:
     try:
         document = json.loads(body)
+    except RecursionError as exc:  # e.g. 100,000 "[": too deeply nested for the parser
+        raise ColorizerError("The body is not valid JSON: nested too deeply.", code="bad_json") from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise RequestError(400, "bad_json", f"The body is not valid JSON: {exc}.") from exc
+        raise ColorizerError(f"The body is not valid JSON: {exc}.", code="bad_json") from exc
     encoded = document.get(FIELD) if isinstance(document, dict) else None
     if not isinstance(encoded, str):
-        raise RequestError(400, "missing_image", f'The JSON body has no string field "{FIELD}" (base64 of the image).')
+        raise MissingImage(f'The JSON body has no string field "{FIELD}" (base64 of the image).')
     if encoded.startswith("data:"):  # a data: URL as produced by FileReader.readAsDataURL
         encoded = encoded.partition(",")[2]
     try:
         return base64.b64decode("".join(encoded.split()), validate=True)  # tolerate line-wrapped base64
     except binascii.Error as exc:
-        raise RequestError(400, "bad_base64", f'The "{FIELD}" field is not valid base64: {exc}.') from exc
+        raise ColorizerError(f'The "{FIELD}" field is not valid base64: {exc}.', code="bad_base64") from exc

@@ -23,7 +23,7 @@ import requests
 from PIL import Image
 
 from colorizer.lab import rgb_to_lab
-from tests.helpers import ROOT, photo_bytes
+from tests.helpers import ROOT, dds_header, palette_png_without_plte, photo_bytes
 from lambda_api import handler
 
 CONTEXT = SimpleNamespace(aws_request_id="8f5e6a52-0c41-4c55-9b1c-2f4b8d0a7e11")
@@ -274,8 +274,29 @@ def test_unexpected_failure_is_a_500_without_stack_trace_but_logged(monkeypatch,
     assert "RuntimeError: secret internal state" in line["traceback"]
 
 
-def test_malformed_event_is_a_500_json():
-    error_of(call({"unexpected": "shape"}), 500, "internal")
+# Issue 10, defect 5: each of these was a 500 "internal".
+@pytest.mark.parametrize("event", [
+    {}, {"unexpected": "shape"}, {"requestContext": {"requestId": "x"}}, {"requestContext": {"http": {}}},
+    {"requestContext": "nope"}, {"httpMethod": "POST", "headers": ["not", "a", "map"]}, [], None, "event",
+])
+def test_malformed_events_are_400_json(event):
+    error_of(call(event), 400, "bad_event")
+
+
+def test_invalid_base64_body_is_400():
+    event = http_api_event(gray_jpeg())
+    event["body"] = "%%% not base64 %%%"
+    error_of(call(event), 400, "bad_base64")
+
+
+def test_deeply_nested_json_is_400_not_a_recursion_error():
+    error_of(call(http_api_event(b"[" * 100_000, "application/json", text=True)), 400, "bad_json")
+
+
+@pytest.mark.parametrize("data, status, code", [
+    (palette_png_without_plte(), 400, "truncated"), (dds_header(), 400, "not_an_image")])
+def test_files_that_crash_the_decoder_are_clean_errors(data, status, code):
+    error_of(call(http_api_event(data, "image/png")), status, code)
 
 
 # --- size guards -----------------------------------------------------------------------------------

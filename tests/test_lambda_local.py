@@ -149,3 +149,40 @@ def test_logs_are_json_lines_with_request_ids(api):
     assert entries[0]["event"] == "cold_start" and entries[0]["model_load_ms"] > 0
     requests_logged = {entry["request_id"]: entry for entry in entries if entry["event"] == "request"}
     assert requests_logged[response.headers["X-Request-Id"]]["error"] == "not_an_image"
+
+
+# --- request framing (issue 10, defect 6) ---------------------------------------------------------
+
+def raw_exchange(url: str, request: bytes) -> bytes:
+    """Send `request` as is on a fresh socket; everything the server answers until it closes."""
+    port = int(url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"1e3"])
+def test_a_bad_content_length_is_a_400_answer(api, length):
+    answer = raw_exchange(api.url, b"POST /colorize HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\nxyz")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 400") or head.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert json.loads(body)["error"] == "bad_request"
+    assert "Traceback" not in api.log.read_text()
+
+
+def test_chunked_bodies_are_read(api):
+    data = photo_bytes((96, 64), "PNG", "L")
+    response = requests.post(api.url, data=iter([data[:1000], data[1000:]]),  # a generator: requests sends chunked
+                             headers={"Content-Type": "image/png"}, timeout=60)
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 200, response.text
+    assert Image.open(io.BytesIO(response.content)).size == (96, 64)
+
+
+def test_malformed_chunked_body_is_a_400(api):
+    answer = raw_exchange(api.url, b"POST /colorize HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    assert b" 400 " in answer.split(b"\r\n", 1)[0]
