@@ -14,8 +14,8 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, errors, pages, security, settings
-from app.backends import Backends, LambdaBackend, load_model
+from app import api, budget, errors, pages, security, settings
+from app.backends import Backends, CircuitBreaker, LambdaBackend, load_model
 from app.store import ResultStore
 from app.uploads import InMemoryRequest
 
@@ -41,12 +41,14 @@ def create_app(config: Mapping | None = None) -> Flask:
     if app.config["COLORIZER_API_URL"]:
         remote = LambdaBackend(app.config["COLORIZER_API_URL"], app.config["COLORIZER_API_KEY"],
                                app.config["COLORIZER_TIMEOUT"])
-    app.extensions["backends"] = Backends(model, remote)
+    breaker = CircuitBreaker(app.config["API_BREAKER_FAILURES"], app.config["API_BREAKER_COOLDOWN_S"])
+    app.extensions["backends"] = Backends(model, remote, breaker)
     app.extensions["results"] = ResultStore(app.config["RESULT_TTL_S"],
                                             int(app.config["RESULT_STORE_MB"] * settings.MB))
     app.extensions["samples"] = {p.stem: p for p in sorted((ROOT / "static" / "samples").iterdir())
                                  if p.suffix in SAMPLE_SUFFIXES}
 
+    budget.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)

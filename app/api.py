@@ -25,4 +25,4 @@ def colorize() -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     backends = current_app.extensions["backends"]
-    return jsonify(status="ok", backend=backends.name, model=backends.model.describe())
+    return jsonify(status="ok", **backends.describe(), model=backends.model.describe())

@@ -1,9 +1,10 @@
 """Every failure becomes a clear answer: an HTML page with the form, or JSON under /api/.
 
-Image problems carry their own status and message (colorizer.imageio's
-ImageError); request problems raise RequestError; anything unexpected is
-logged with its traceback and answered with a plain 500. A visitor never
-sees a stack trace.
+Every refusal is a colorizer.errors.ColorizerError (image problems, bad
+parameters, a stale form, a full server...) carrying its own status, code
+and message, the same vocabulary as the Lambda API and the CLI; anything
+unexpected is logged with its traceback and answered with a plain 500. A
+visitor never sees a stack trace.
 """
 from __future__ import annotations
 
@@ -12,21 +13,16 @@ import logging
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from colorizer.imageio import ImageError
+from colorizer.errors import ColorizerError
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/healthz")
 CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-         415: "unsupported", 500: "internal_error"}
+         415: "unsupported", 500: "internal"}
 
-
-class RequestError(ValueError):
-    """A request we cannot serve as sent (missing file, bad vividness, stale form...)."""
-
-    def __init__(self, message: str, code: str = "bad_request", status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
+# The site's name for a request it refuses; the one error class of the whole project.
+RequestError = ColorizerError
 
 
 def error_response(status: int, code: str, message: str):
@@ -36,8 +32,12 @@ def error_response(status: int, code: str, message: str):
     return render_template("index.html", error=message), status
 
 
-def _known(exc: ImageError | RequestError):
-    return error_response(exc.status, exc.code, str(exc))
+def _known(exc: ColorizerError):
+    response = error_response(exc.status, exc.code, str(exc))
+    if exc.headers:
+        body, status = response
+        return body, status, exc.headers
+    return response
 
 
 def _http(exc: HTTPException):
@@ -53,11 +53,10 @@ def _http(exc: HTTPException):
 
 def _unexpected(exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "internal_error", "Something went wrong on our side. Please try again.")
+    return error_response(500, "internal", "Something went wrong on our side. Please try again.")
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ImageError, _known)
-    app.register_error_handler(RequestError, _known)
+    app.register_error_handler(ColorizerError, _known)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

@@ -46,12 +46,22 @@ def check_csrf() -> None:
                            code="csrf")
 
 
+HSTS = "max-age=31536000"  # one year; Heroku's router serves every *.herokuapp.com site over https
+
+
 def add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     return response
 
 
+def add_hsts(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_headers)
+    if app.config["ON_HEROKU"]:  # never on plain-http local runs: browsers would remember it for localhost
+        app.after_request(add_hsts)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import IO
 
 from flask import Request, current_app, request
 from PIL import Image
 
-from app.errors import RequestError
-from colorizer.engine import MAX_VIVIDNESS
+from app.budget import current_budget
+from colorizer.errors import MissingImage, parse_vividness
 from colorizer.imageio import open_image
 
 DEFAULT_STEM = "image"
 UNSAFE = re.compile(r"[^\w.-]+")  # \w is Unicode-aware: keeps letters of every script
+RAW_FILENAME = re.compile(r'filename="([^"]*)"')
 
 
 class InMemoryRequest(Request):
@@ -37,31 +37,38 @@ def uploaded_image() -> tuple[Image.Image, str]:
     """The decoded `image` field and its original file name; raises ImageError/RequestError."""
     upload = request.files.get("image")
     if upload is None or not upload.filename:
-        raise RequestError("Please choose an image to colorize.", code="no_image")
-    image = open_image(upload.stream.read(), max_pixels=current_app.config["MAX_PIXELS"])
-    return image, upload.filename
+        raise MissingImage("Please choose an image to colorize.")
+    # The pixel budget is taken from the header, before decoding, and given back when the request ends.
+    image = open_image(upload.stream.read(), max_pixels=current_app.config["MAX_PIXELS"],
+                       admit=current_budget().admit)
+    return image, client_filename(upload.headers.get("Content-Disposition", ""), upload.filename)
+
+
+def client_filename(disposition: str, parsed: str) -> str:
+    """The file name as the browser sent it.
+
+    Browsers put a backslash into filename="..." as it is (C:\\fakepath\\photo.png, and every
+    Windows path), but the multipart parser reads it as a quoted-string escape and drops it
+    (C:fakepathphoto.png). So read the raw header; RFC 5987's filename* wins when present.
+    """
+    match = RAW_FILENAME.search(disposition)
+    return match.group(1) if match and "filename*" not in disposition else parsed
 
 
 def vividness() -> float:
     """The optional `vividness` field: 0 (grey) .. 2 (twice the model's colour), default 1."""
-    raw = request.form.get("vividness", "").strip()
-    if not raw:
-        return 1.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = None
-    if value is None or not 0.0 <= value <= MAX_VIVIDNESS:  # also refuses nan
-        raise RequestError(f"vividness must be a number from 0 to {MAX_VIVIDNESS:g}.", code="bad_vividness")
-    return value
+    return parse_vividness(request.form.get("vividness"))
 
 
 def download_name(client_filename: str) -> str:
     """`<original stem>-colorized.png`, safe as a file name on any system.
 
-    Letters of any script survive (фото.jpg -> фото-colorized.png); path
-    separators, quotes, control and shell characters do not.
+    Only the last path component counts, whichever separator the client used
+    (C:\\fakepath\\photo.png -> photo-colorized.png). Letters of any script survive
+    (фото.jpg -> фото-colorized.png; responses.ascii_filename gives the ASCII fallback);
+    quotes, control and shell characters do not.
     """
-    name = PureWindowsPath(PurePosixPath(client_filename).name).name  # C:\fakepath\x.jpg -> x.jpg
-    stem = UNSAFE.sub("_", PurePosixPath(name).stem)[:80].strip("._-")
-    return f"{stem or DEFAULT_STEM}-colorized.png"
+    name = re.split(r"[\\/]", client_filename)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    safe = UNSAFE.sub("_", stem)[:80].strip("._-")
+    return f"{safe or DEFAULT_STEM}-colorized.png"

@@ -93,3 +93,19 @@ def _adler32_combine(first: int, second: int, second_length: int) -> int:
     low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % base
     high = ((first >> 16) + (second >> 16) + second_length * (first & 0xFFFF) - second_length) % base
     return (high << 16) | low
+
+
+def png_length(data: bytes) -> int | None:
+    """Bytes from the signature to the end of the IEND chunk, or None if `data` is not a whole PNG.
+
+    Walks the chunk lengths only (no decoding), so a caller can refuse what trails the image.
+    """
+    if not data.startswith(SIGNATURE):
+        return None
+    offset = len(SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        offset += 12 + length  # length, type, data, CRC
+        if kind == b"IEND":
+            return offset if offset <= len(data) else None
+    return None

@@ -54,7 +54,7 @@ def test_vividness_zero_is_grey(web_client):
 
 
 @pytest.mark.parametrize("upload, status, code", [
-    (None, 400, "no_image"),
+    (None, 400, "missing_image"),
     (b"", 400, "empty"),
     (b"%PDF-1.4 not a picture", 400, "not_an_image"),
     (truncated_jpeg(), 400, "truncated"),
@@ -71,7 +71,7 @@ def test_errors_are_json(web_client, upload, status, code):
 
 def test_bad_vividness_is_json_400(web_client):
     response = post(web_client, photo_bytes((32, 32)), vividness="3")
-    assert response.status_code == 400 and response.json["error"] == "bad_vividness"
+    assert response.status_code == 400 and response.json["error"] == "bad_parameter"
 
 
 def test_upload_over_limit_is_json_413(make_web_app):

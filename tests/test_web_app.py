@@ -22,7 +22,7 @@ def test_settings_come_from_the_environment(make_web_app, monkeypatch, tmp_path)
     assert config["MAX_CONTENT_LENGTH"] == 3 * 1024 * 1024
     assert config["MAX_PIXELS"] == 2_000_000
     assert app.extensions["backends"].model.path == model
-    assert app.extensions["backends"].remote.timeout == (3.05, 4.5)
+    assert app.extensions["backends"].remote.timeout_s == 4.5
     assert app.extensions["results"].ttl_s == 30 and app.extensions["results"].max_bytes == 8 * 1024 * 1024
 
 

@@ -158,7 +158,7 @@ def test_a_5xx_is_retried_once(make_web_app, fake_api):
 @pytest.mark.parametrize("answers, requests_made, reason", [
     (("error",), 2, "HTTP 500"),               # retried once, then given up
     (("slow",), 1, "Read timed out"),          # a read timeout is not retried
-    (("garbage",), 1, "not an image"),
+    (("garbage",), 1, "not exactly one PNG"),
     (("wrong_size",), 1, "answered (10, 10)"),
     (("forbidden",), 1, "HTTP 403"),           # a 4xx is not retried
 ])
