@@ -27,6 +27,7 @@ SAMPLE_SUFFIXES = {".jpg", ".png"}
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app; `config` overrides the environment's settings (tests use it)."""
     _log_to_stderr()
+    budget.return_freed_memory_to_the_system()  # before the model and any image is allocated
     load_dotenv(DOTENV)  # never overrides variables already set
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.request_class = InMemoryRequest

@@ -95,7 +95,7 @@ class LambdaBackend:
             raise BackendError(f"the API answered with something that is not an image: {exc}") from exc
         if colour.size != small.size:
             raise BackendError(f"the API answered {colour.size} for a {small.size} request")
-        return apply_ab(image, rgb_to_lab(np.asarray(colour))[..., 1:])
+        return apply_ab(image, rgb_to_lab(np.asarray(colour))[..., 1:], in_place=True)
 
     def fetch(self, png: bytes, vividness: float) -> bytes:
         """POST `png`, return the 200 body; everything within timeout_s from now. Raises BackendError."""
@@ -226,7 +226,11 @@ class Backends:
         return {"backend": self.remote.name, "api": self.breaker.describe()}
 
     def colorize(self, image: Image.Image, vividness: float) -> Colorized:
-        """Colorize `image` at full resolution; never fails because of the API."""
+        """Colorize `image` at full resolution; never fails because of the API.
+
+        An RGB or RGBA `image` is colorized in place (it becomes the result's pixels): a 50 MP upload
+        then needs one full-size image in memory, not two. Its lightness is unchanged.
+        """
         if self.remote and self.breaker.allow():
             try:
                 result = Colorized(self.remote.colorize(image, vividness), self.remote.name)
@@ -239,4 +243,4 @@ class Backends:
             else:
                 self.breaker.succeeded()
                 return result
-        return Colorized(self.model.colorize(image, vividness), "local")
+        return Colorized(self.model.colorize(image, vividness, in_place=True), "local")

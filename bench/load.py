@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def status_mb(pid: int, field: str) -> float:
 
 def start_server(port: int, overrides: dict[str, str], log: Path) -> subprocess.Popen:
     env = {**os.environ, "PORT": str(port), "SECRET_KEY": "bench",
-           "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", **overrides}
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **overrides}
     for name in ("DYNO", "COLORIZER_API_URL"):  # local backend, not "on Heroku"
         env.pop(name, None)
     server = subprocess.Popen(["bash", "-c", "exec " + procfile_web()], env=env, cwd=ROOT, start_new_session=True,

@@ -72,28 +72,30 @@ class Colorizer:
 
     def predict_ab(self, image: Image.Image) -> np.ndarray:
         """Colour for `image` at the working size: a*, b* as float32 (size, size, 2)."""
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-        small = rgb.resize((self.size, self.size), Image.BILINEAR, reducing_gap=2.0)
+        small = _small_rgb(image, self.size)  # never a full-resolution RGB copy of a grey or RGBA image
         lightness = encode_l(rgb_to_l(np.asarray(small)))[None, None]  # (1, 1, size, size)
         ab = self.session.run(["ab"], {"L": lightness})[0][0]  # (2, size, size) in [-1, 1]
         return decode_ab(ab.transpose(1, 2, 0))
 
-    def colorize(self, image: Image.Image, vividness: float = 1.0) -> Image.Image:
+    def colorize(self, image: Image.Image, vividness: float = 1.0, in_place: bool = False) -> Image.Image:
         """Colorize `image` from its lightness alone; same size and alpha as the input.
 
         vividness scales the predicted chroma: 0 gives grey, 1 the model, 2 twice as vivid.
+        in_place: see apply_ab.
         """
         _check_vividness(vividness)
         if vividness == 0:
-            return apply_ab(image, np.zeros((1, 1, 2), np.float32), 0.0)
-        return apply_ab(image, self.predict_ab(image), vividness)
+            return apply_ab(image, np.zeros((1, 1, 2), np.float32), 0.0, in_place)
+        return apply_ab(image, self.predict_ab(image), vividness, in_place)
 
 
-def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Image.Image:
+def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_place: bool = False) -> Image.Image:
     """Put colour `ab` (h, w, 2) a*/b*, any resolution, onto the full-resolution L of `image`.
 
     Returns RGB, or RGBA with the input's alpha. Output L* equals input L*
     wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness).
+    in_place: an RGB or RGBA `image` becomes the result, band by band (each band is read before it
+    is overwritten), so a full-resolution colour image costs one image's memory, not two.
     """
     _check_vividness(vividness)
     width, height = image.size
@@ -102,7 +104,11 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Imag
     planes = (Image.fromarray(np.ascontiguousarray(ab[..., i]), mode="F") for i in range(2))
     ab_rows = [plane.resize((width, plane.height), Image.BILINEAR) for plane in planes]
     has_alpha = "A" in image.getbands()
-    result = Image.new("RGBA" if has_alpha else "RGB", image.size, None)  # every band is pasted: no fill
+    alpha = image.getchannel("A") if has_alpha else None
+    if in_place and image.mode in ("RGB", "RGBA"):
+        result = image
+    else:
+        result = Image.new("RGBA" if has_alpha else "RGB", image.size, None)  # every band is pasted: no fill
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
         rows = min(band, height - top)
@@ -110,9 +116,21 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Imag
         lightness = rgb_to_l(np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB")))
         a, b = (_resize_rows(channel, height, top, rows) for channel in ab_rows)
         result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
-    if has_alpha:
-        result.putalpha(image.getchannel("A"))
+    if alpha is not None:
+        result.putalpha(alpha)
     return result
+
+
+def _small_rgb(image: Image.Image, size: int) -> Image.Image:
+    """`image` bilinearly resized to size x size, as RGB: the same pixels as converting first, for less memory."""
+    def shrink(img: Image.Image) -> Image.Image:
+        return img.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+
+    if image.mode in ("RGB", "L"):  # L: every RGB channel would be the same plane
+        return shrink(image).convert("RGB")
+    if image.mode == "RGBA":  # band by band: alpha must not weight the colour, as in an RGB resize
+        return Image.merge("RGB", [shrink(image.getchannel(band)) for band in "RGB"])
+    return shrink(image.convert("RGB"))
 
 
 def _resize_rows(channel: Image.Image, height: int, top: int, rows: int) -> np.ndarray:

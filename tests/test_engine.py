@@ -194,3 +194,26 @@ def test_colour_photo_is_colorized_from_its_lightness_alone(colorizer_model):
     assert np.abs(np.asarray(colour, np.int16) - np.asarray(recoloured, np.int16)).mean() > 30
     first, second = (np.asarray(colorizer_model.colorize(img), np.int16) for img in (colour, recoloured))
     assert np.abs(first - second).max() <= 2  # only uint8 rounding of the recoloured input's L differs
+
+
+# --- memory: fewer bytes per full-resolution pixel (issue 10, defect 3) ---------------------
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_in_place_gives_the_same_pixels_as_a_new_image(colorizer_model, mode):
+    image = photo((300, 200), mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize((300, 200)))
+    expected = colorizer_model.colorize(image.copy(), 1.3)
+    target = image.copy()
+    result = colorizer_model.colorize(target, 1.3, in_place=True)
+    assert result is target  # no second full-size image
+    np.testing.assert_array_equal(np.asarray(result), np.asarray(expected))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P"])
+def test_the_models_input_is_the_same_without_a_full_size_rgb_copy(mode):
+    image = photo((301, 203), mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize((301, 203)))
+    reference = image.convert("RGB").resize((128, 128), Image.BILINEAR, reducing_gap=2.0)
+    np.testing.assert_array_equal(np.asarray(engine._small_rgb(image, 128)), np.asarray(reference))
