@@ -52,8 +52,9 @@ def open_image(source: bytes | str | os.PathLike | IO[bytes], max_pixels: int = 
     if not data:
         raise EmptyImage("The file is empty.")
     with warnings.catch_warnings():
-        # We check the pixel count ourselves, against our own limit, before decoding.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # We check the pixel count ourselves, against our own limit, before decoding; and Pillow's
+        # warnings about a damaged file ("Corrupt EXIF data") are the upload's business, not the log's.
+        warnings.simplefilter("ignore")
         img = _identify(data, max_pixels)
         width, height = img.size
         if width * height > max_pixels:
