@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,17 +107,34 @@ def single_requests(url: str, photo: bytes, server: subprocess.Popen, runs: int)
 def load(url: str, photo: Path, server: subprocess.Popen, connections: int, seconds: int) -> dict:
     pids = tree(server.pid)
     cpu_before = cpu_seconds(pids)
+    samples: dict[int, list[float]] = {pid: [] for pid in pids[1:]}
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:  # each worker's RSS every 2 s: stable, or growing?
+        while running.is_set():
+            for pid in samples:
+                samples[pid].append(status_mb(pid, "VmRSS"))
+            time.sleep(2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", f"{LIMIT_S:g}s",
                "-s", str(ROOT / "bench" / "post_photo.lua"), url]
     result = subprocess.run(command, env={**os.environ, "BENCH_PHOTO": str(photo)}, capture_output=True, text=True,
                             check=True)
+    running.clear()
+    sampler.join()
     stats = json.loads(result.stdout.strip().splitlines()[-1])
     duration = stats["duration_us"] / 1e6
     return {"command": " ".join(command[:-3] + ["bench/post_photo.lua", url]), "requests": stats["requests"],
             "throughput_rps": round(stats["requests"] / duration, 2), "errors": stats["errors"],
             "latency_ms": {k: round(v / 1000, 1) for k, v in stats["latency_us"].items()},
             "server_cpu_share": round((cpu_seconds(pids) - cpu_before) / duration / cores(), 2),
-            "workers": [{"pid": pid, "peak_rss_mb": status_mb(pid, "VmHWM"), "rss_mb": status_mb(pid, "VmRSS")}
+            "workers": [{"pid": pid, "peak_rss_mb": status_mb(pid, "VmHWM"), "rss_mb": status_mb(pid, "VmRSS"),
+                         "rss_every_2s_mb": {"first": samples[pid][0], "min": min(samples[pid]),
+                                             "max": max(samples[pid]), "last": samples[pid][-1],
+                                             "n": len(samples[pid])}}
                         for pid in pids[1:]],
             "master_rss_mb": status_mb(pids[0], "VmRSS")}
 
