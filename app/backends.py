@@ -109,7 +109,8 @@ class LambdaBackend:
         raise AssertionError("unreachable")
 
     def _attempt(self, png: bytes, vividness: float, deadline: float) -> bytes:
-        headers = {"Content-Type": "image/png", "Accept": "image/png"}
+        # identity: the byte cap and the PNG check apply to the bytes as sent, never to a decompressed stream
+        headers = {"Content-Type": "image/png", "Accept": "image/png", "Accept-Encoding": "identity"}
         if self.api_key:
             headers["x-api-key"] = self.api_key
         left = deadline - self.clock()
@@ -138,6 +139,7 @@ class LambdaBackend:
             raise BackendError(f"the API announced {declared} bytes, over the {API_MAX_BYTES} byte cap")
         raw, chunks, total = response.raw, [], 0
         sock = getattr(raw.connection, "sock", None)
+        pooled_timeout = sock.gettimeout() if sock is not None else None
         try:
             while True:
                 left = deadline - self.clock()
@@ -156,6 +158,9 @@ class LambdaBackend:
             raise
         except Exception as exc:  # socket timeout, reset, urllib3's ProtocolError (fewer bytes than announced)
             raise BackendError(f"the API's answer broke off or stalled: {exc}") from exc
+        finally:
+            if sock is not None and sock.fileno() != -1:
+                sock.settimeout(pooled_timeout)  # the connection goes back to the pool as we found it
         return b"".join(chunks)
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-MMAP_THRESHOLD_BYTES = 1 << 20
+MMAP_THRESHOLD_BYTES = 4 << 20
 
 
 class PixelBudget:
@@ -72,12 +72,13 @@ def _give_back(exc: BaseException | None) -> None:
 
 
 def return_freed_memory_to_the_system() -> bool:
-    """Serve every allocation of 1 MB or more (image blocks, numpy arrays) by mmap, so freeing it unmaps it.
+    """Serve every allocation of 4 MB or more (image blocks, full-size arrays) by mmap, so freeing it unmaps it.
 
-    glibc's default threshold adapts upwards: after the first large image is freed, later ones come from
-    the heap, which keeps them after free. A worker then stayed at its peak (376 MB) after a 50 MP upload;
-    with a fixed threshold it drops back to ~120 MB (bench/RESULTS.md, section 5). Same effect as
-    MALLOC_MMAP_THRESHOLD_=1048576 in the environment. False where there is no glibc.
+    glibc's default threshold adapts upwards (to 32 MB): after the first large image is freed, later ones
+    come from the heap, which keeps them after free. A worker then stayed at 372 MB after a 50 MP upload;
+    with a fixed threshold it drops back to its start-up size (bench/RESULTS.md, section 5). 1 MB
+    returned a little more but cost ~25 % more CPU per 1 MP request (page faults on every 1 MB PNG
+    segment). Same effect as MALLOC_MMAP_THRESHOLD_=4194304 in the environment. False without glibc.
     """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -256,3 +256,20 @@ def test_one_session_per_worker_keeps_the_connection_alive(make_web_app):
         assert api.requests == 3 and len(connections) == 1
     finally:
         api.close()
+
+
+def test_a_chunked_answer_is_read(make_web_app):
+    def chunked(sock, body):
+        good = sepia_png(body)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for i in range(0, len(good), 1000):
+            sock.sendall(b"%x\r\n" % len(good[i:i + 1000]) + good[i:i + 1000] + b"\r\n")
+        sock.sendall(b"0\r\n\r\n")
+
+    api = FaultyApi(chunked)
+    try:
+        client = make_web_app(COLORIZER_API_URL=api.url, COLORIZER_TIMEOUT=TIMEOUT_S).test_client()
+        for _ in range(2):  # and the connection stays usable
+            assert post(client)[0].headers["X-Colorizer-Backend"] == "lambda"
+    finally:
+        api.close()
