@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: float) -> None:
-    """Colorize one file into a PNG at `target`; raises ImageError or OSError."""
+    """Colorize one file into a PNG at `target`; raises ColorizerError, OSError or whatever else failed."""
     result = colorizer.colorize(open_image(source), vividness)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(to_png(result))
