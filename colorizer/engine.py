@@ -72,7 +72,7 @@ class Colorizer:
 
     def predict_ab(self, image: Image.Image) -> np.ndarray:
         """Colour for `image` at the working size: a*, b* as float32 (size, size, 2)."""
-        small = _small_rgb(image, self.size)  # never a full-resolution RGB copy of a grey or RGBA image
+        small = _small_rgb(image, (self.size, self.size))  # never a full-resolution RGB copy of a grey or RGBA image
         lightness = encode_l(rgb_to_l(np.asarray(small)))[None, None]  # (1, 1, size, size)
         ab = self.session.run(["ab"], {"L": lightness})[0][0]  # (2, size, size) in [-1, 1]
         return decode_ab(ab.transpose(1, 2, 0))
@@ -121,10 +121,10 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     return result
 
 
-def _small_rgb(image: Image.Image, size: int) -> Image.Image:
-    """`image` bilinearly resized to size x size, as RGB: the same pixels as converting first, for less memory."""
+def _small_rgb(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` bilinearly resized to size (w, h), as RGB: the same pixels as converting first, for less memory."""
     def shrink(img: Image.Image) -> Image.Image:
-        return img.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+        return img.resize(size, Image.BILINEAR, reducing_gap=2.0)
 
     if image.mode in ("RGB", "L"):  # L: every RGB channel would be the same plane
         return shrink(image).convert("RGB")

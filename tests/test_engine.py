@@ -216,4 +216,4 @@ def test_the_models_input_is_the_same_without_a_full_size_rgb_copy(mode):
     if mode == "RGBA":
         image.putalpha(Image.linear_gradient("L").resize((301, 203)))
     reference = image.convert("RGB").resize((128, 128), Image.BILINEAR, reducing_gap=2.0)
-    np.testing.assert_array_equal(np.asarray(engine._small_rgb(image, 128)), np.asarray(reference))
+    np.testing.assert_array_equal(np.asarray(engine._small_rgb(image, (128, 128))), np.asarray(reference))
