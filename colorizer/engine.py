@@ -1,11 +1,15 @@
 """The ONNX colorizer: a photo of any size in, the same photo in colour out.
 
-The generator works at a small fixed size (256x256 by default), but users
-upload 12-megapixel phone photos and expect them back just as sharp. So the
-model only predicts colour: its ab output is upsampled to the original
-resolution and recombined with the original full-resolution L, which
-carries all the detail. Full-resolution work runs in horizontal bands so
-that memory stays a few bytes per pixel above the decoded image.
+The generator works at the small size it was trained for (its `working_size`
+metadata), but users upload 12-megapixel phone photos and expect them back
+just as sharp. So the model only predicts colour: the photo is shrunk to fit
+the working size with its aspect ratio kept (a squashed picture is not what
+the encoder learned from), padded to the model's size multiple, and the
+prediction cropped back; that ab is corrected by the visitor's colour hints
+(colorizer.hints), upsampled to the original resolution and recombined with
+the original full-resolution L, which carries all the detail.
+Full-resolution work runs in horizontal bands so that memory stays a few
+bytes per pixel above the decoded image.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from colorizer.hints import Hint, apply_hints, check_inside
 from colorizer.lab import decode_ab, encode_l, lab_to_rgb8, rgb_to_l
 
 DEFAULT_SIZE = 256
@@ -39,6 +44,9 @@ class Colorizer:
     def __init__(self, session: ort.InferenceSession, size: int, path: Path) -> None:
         self.session, self.size, self.path = session, size, path
         self.metadata = dict(session.get_modelmeta().custom_metadata_map)
+        height, width = session.get_inputs()[0].shape[2:]
+        self.fixed_shape = isinstance(height, int) and isinstance(width, int)
+        self.size_multiple = int(self.metadata.get("size_multiple", 1))
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
@@ -70,23 +78,40 @@ class Colorizer:
         return {"path": self.path.name, "size": self.size,
                 "model_args": json.loads(self.metadata.get("model_args", "null"))}
 
-    def predict_ab(self, image: Image.Image) -> np.ndarray:
-        """Colour for `image` at the working size: a*, b* as float32 (size, size, 2)."""
-        small = _small_rgb(image, (self.size, self.size))  # never a full-resolution RGB copy of a grey or RGBA image
-        lightness = encode_l(rgb_to_l(np.asarray(small)))[None, None]  # (1, 1, size, size)
-        ab = self.session.run(["ab"], {"L": lightness})[0][0]  # (2, size, size) in [-1, 1]
-        return decode_ab(ab.transpose(1, 2, 0))
+    def grid(self, width: int, height: int) -> tuple[int, int]:
+        """The (width, height) a width x height picture is shrunk to: long side = working size, aspect kept."""
+        if self.fixed_shape:
+            return self.size, self.size
+        scale = self.size / max(width, height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
 
-    def colorize(self, image: Image.Image, vividness: float = 1.0, in_place: bool = False) -> Image.Image:
-        """Colorize `image` from its lightness alone; same size and alpha as the input.
+    def predict_ab(self, image: Image.Image, hints: list[Hint] = ()) -> np.ndarray:
+        """Colour for `image` on its working-size grid (see grid()): a*, b* as float32 (h, w, 2).
 
-        vividness scales the predicted chroma: 0 gives grey, 1 the model, 2 twice as vivid.
-        in_place: see apply_ab.
+        hints, in the image's pixel coordinates, correct the model's colour (colorizer.hints).
+        """
+        width, height = self.grid(*image.size)
+        small = _small_rgb(image, (width, height))  # never a full-resolution RGB copy of a grey or RGBA image
+        lightness = rgb_to_l(np.asarray(small))  # (h, w) L*
+        multiple = self.size_multiple if not self.fixed_shape else 1
+        pad = (-height % multiple, -width % multiple)
+        padded = np.pad(lightness, ((0, pad[0]), (0, pad[1])), mode="symmetric")
+        ab = self.session.run(["ab"], {"L": encode_l(padded)[None, None]})[0][0]  # (2, H, W) in [-1, 1]
+        ab = decode_ab(ab[:, :height, :width].transpose(1, 2, 0))
+        return apply_hints(lightness, ab, list(hints), (width / image.width, height / image.height))
+
+    def colorize(self, image: Image.Image, vividness: float = 1.0, hints: list[Hint] = (),
+                 in_place: bool = False) -> Image.Image:
+        """Colorize `image` from its lightness and the visitor's hints; same size and alpha as the input.
+
+        vividness scales the chroma: 0 gives grey, 1 the model, 2 twice as vivid.
+        Raises HintError for a hint outside the picture. in_place: see apply_ab.
         """
         _check_vividness(vividness)
+        check_inside(list(hints), *image.size)
         if vividness == 0:
             return apply_ab(image, np.zeros((1, 1, 2), np.float32), 0.0, in_place)
-        return apply_ab(image, self.predict_ab(image), vividness, in_place)
+        return apply_ab(image, self.predict_ab(image, hints), vividness, in_place)
 
 
 def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_place: bool = False) -> Image.Image:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from colorizer import engine, errors, imageio
+from colorizer import engine, errors, hints, imageio
 from colorizer.errors import BadParameter, Busy, ColorizerError, parse_vividness
 from colorizer.imageio import (
     EmptyImage,
@@ -349,6 +349,7 @@ def test_a_subclass_of_bad_parameter_keeps_its_own_code():
 
     error = HintError("bad hints")
     assert (error.status, error.code) == (400, "bad_hints")
+    assert issubclass(hints.HintError, BadParameter) and hints.HintError("x").code == "bad_hints"
     assert (BadParameter("x").code, ColorizerError("x", code="csrf").code) == ("bad_parameter", "csrf")
 
 

@@ -22,7 +22,8 @@ from training.sketch import pencil_sketch
 from training.train import main as train_main
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--depth", "5", "--size", "32", "--ngf", "8", "--max-channels", "32", "--ndf", "8", "--workers", "0"]
+TINY = ["--generator", "unet", "--depth", "5", "--size", "32", "--ngf", "8", "--max-channels", "32", "--ndf", "8",
+        "--workers", "0"]
 
 
 def _colour_photo(seed: int, size=(48, 40)) -> Image.Image:

@@ -7,17 +7,24 @@ Protocol: each photo is centre-cropped to a square and resized to 256x256
 as RGB uint8: PSNR and SSIM (data range 255), colourfulness (Hasler &
 Suesstrunk, |rg|/|yb| variant) and its absolute gap to the photo's own.
 The baseline keeps the true L and sets ab = 0, i.e. the grayscale photo.
+
+--hints 1 5 10 20 also scores the model given that many colour hints drawn
+from the truth: random points (seeded by the photo's name, so every model
+gets the same points) with the true colour there, written and parsed as the
+command line's `--hint X,Y,#RRGGBB`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from colorizer.engine import Colorizer
+from colorizer.hints import Hint, parse_hint
 from training.metrics import colourfulness, psnr, ssim
 from training.photos import center_square, find_images
 
@@ -31,18 +38,34 @@ def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
             "colourfulness_gap": abs(c_pred - c_truth), "truth_colourfulness": c_truth}
 
 
-def evaluate(model: Colorizer, folder: str | Path, limit: int = 0) -> dict[str, dict[str, float]]:
-    """Mean metrics over the folder for the model and for the grayscale baseline."""
+def truth_hints(truth: np.ndarray, count: int, seed: int) -> list[Hint]:
+    """`count` hints at random pixels of `truth` (uint8 RGB) with the true colour there, via the CLI's format."""
+    rng = np.random.default_rng(seed)
+    height, width = truth.shape[:2]
+    hints = []
+    for _ in range(count):
+        x, y = int(rng.integers(width)), int(rng.integers(height))
+        hints.append(parse_hint(f"{x},{y},#{bytes(truth[y, x]).hex()}"))
+    return hints
+
+
+def evaluate(model: Colorizer, folder: str | Path, limit: int = 0,
+             hint_counts: tuple[int, ...] = ()) -> dict[str, dict[str, float]]:
+    """Mean metrics over the folder for the model, the grayscale baseline and the model with hints."""
     files = find_images(folder)
     if limit:
         files = files[:limit]
     rows: dict[str, list[dict[str, float]]] = {"model": [], "grayscale": []}
+    rows |= {f"{n} hints": [] for n in hint_counts}
     for path in files:
         with Image.open(path) as img:
             truth_img = center_square(img.convert("RGB"), EVAL_SIZE)
         truth = np.asarray(truth_img)
         rows["model"].append(score(np.asarray(model.colorize(truth_img)), truth))
         rows["grayscale"].append(score(np.asarray(model.colorize(truth_img, vividness=0.0)), truth))
+        for n in hint_counts:
+            hints = truth_hints(truth, n, zlib.crc32(path.name.encode()))
+            rows[f"{n} hints"].append(score(np.asarray(model.colorize(truth_img, hints=hints)), truth))
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()}
     for m in means.values():
         m["images"] = len(files)
@@ -66,10 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default=None, help="ONNX model (default: models/colorizer.onnx or $COLORIZER_MODEL_PATH)")
     p.add_argument("--limit", type=int, default=0, help="score only the first N photos (0 = all)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--hints", type=int, nargs="*", default=[], metavar="N",
+                   help="also score with N colour hints drawn from the truth, for each N given")
+    p.add_argument("--size", type=int, default=None, help="working size to run the model at (default: the model's)")
     args = p.parse_args(argv)
 
     try:
-        results = evaluate(Colorizer.load(args.model), args.folder, args.limit)
+        results = evaluate(Colorizer.load(args.model, size=args.size), args.folder, args.limit, tuple(args.hints))
     except FileNotFoundError as exc:  # no model, or no photos: one line, not a traceback
         raise SystemExit(str(exc)) from exc
     print(json.dumps(results, indent=2))

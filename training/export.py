@@ -20,38 +20,45 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from training.networks import UNetGenerator, define_generator
+from torch import nn
+
+from training.networks import define_generator, generator_args
 
 WORKING_SIZE = 256
 
 
-def load_generator(checkpoint: str | Path) -> tuple[UNetGenerator, int]:
+def load_generator(checkpoint: str | Path, ema: bool = False) -> tuple[nn.Module, int]:
     """Rebuild the generator from a checkpoint alone (its model_args), in eval mode,
-    with the crop size it was trained at (its working size)."""
+    with the crop size it was trained at (its working size).
+
+    ema: take the moving average of the generator's weights instead (a GAN run's checkpoint).
+    """
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = define_generator(**ckpt["model_args"])
-    net.load_state_dict(ckpt["generator"])
+    if ema and "generator_ema" not in ckpt:
+        raise ValueError(f"{checkpoint} holds no moving average of the generator (a GAN run with --ema has one)")
+    net.load_state_dict(ckpt["generator_ema" if ema else "generator"])
     return net.eval(), int(ckpt.get("config", {}).get("size", WORKING_SIZE))
 
 
-def export(net: UNetGenerator, path: str | Path, size: int = WORKING_SIZE, opset: int = 18,
+def export(net: nn.Module, path: str | Path, size: int = WORKING_SIZE, opset: int = 18,
            metadata: dict[str, str] | None = None) -> None:
     """Write `net` as ONNX with the I/O contract and dynamic N, H, W."""
     dummy = torch.zeros(1, 1, size, size)
-    sides = {"min": 2**net.cfg.depth, "max": 16384}
+    sides = {"min": net.size_multiple, "max": 16384}
     dynamic = {"lightness": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", **sides),
                              3: torch.export.Dim("W", **sides)}}
     program = torch.onnx.export(net, (dummy,), input_names=["L"], output_names=["ab"], opset_version=opset,
                                 dynamo=True, dynamic_shapes=dynamic, verbose=False)
     model = program.model_proto  # one self-contained file: no external weight data
-    props = {"working_size": str(size), "size_multiple": str(2**net.cfg.depth),
-             "model_args": json.dumps(net.cfg.__dict__), **(metadata or {})}
+    props = {"working_size": str(size), "size_multiple": str(net.size_multiple),
+             "model_args": json.dumps(generator_args(net)), **(metadata or {})}
     onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
 
-def parity(net: UNetGenerator, path: str | Path, size: int = WORKING_SIZE, batch: int = 2, seed: int = 0) -> float:
+def parity(net: nn.Module, path: str | Path, size: int = WORKING_SIZE, batch: int = 2, seed: int = 0) -> float:
     """Max |PyTorch - onnxruntime| over random L inputs in [-1, 1]."""
     x = torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     with torch.no_grad():
@@ -67,11 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("output", help="ONNX file to write")
     p.add_argument("--size", type=int, default=None,
                    help="working size recorded in the model and used for the parity check (default: the training crop size)")
+    p.add_argument("--ema", action="store_true", help="export the generator's moving average (GAN runs)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - ONNX| difference")
     args = p.parse_args(argv)
 
-    net, trained_size = load_generator(args.checkpoint)
+    net, trained_size = load_generator(args.checkpoint, args.ema)
     size = args.size or trained_size
     export(net, args.output, size, args.opset)
     diff = parity(net, args.output, size)

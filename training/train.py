@@ -3,11 +3,16 @@
     python -m training.train --data ../shared/data/photos/train --val ../shared/data/photos/val --out runs/x
     torchrun --nproc_per_node=8 -m training.train --data /imagenet/train ...   # DistributedDataParallel
 
-Each step trains the discriminator on (L, real ab) vs (L, G(L)), then the
-generator on the non-saturating GAN term plus lambda * L1, with D frozen;
-during --warmup-epochs only the generator's L1 step runs. Checkpoints
-(OUT/last.pt, OUT/epoch_NNN.pt) hold the networks, optimisers, model_args
-and the resolved options, so export and resume need nothing else.
+Each step (training.step.optimize_parameters) trains the discriminator on
+(L, real ab) vs (L, G(L)), then the generator on the non-saturating GAN term
+plus lambda * L1, with D frozen; during --warmup-epochs only the generator's
+L1 step runs. Checkpoints (OUT/last.pt, OUT/epoch_NNN.pt) hold the networks,
+the generator's moving average, optimisers, model_args and the resolved
+options, so export and resume need nothing else. --max-minutes ends a
+time-boxed run with a checkpoint that --resume continues from.
+
+A fork (e.g. a GAN run and its L1-only twin from one warm-up) is a copy of
+the warm-up's last.pt in a new run folder, resumed with other options.
 """
 from __future__ import annotations
 
@@ -26,10 +31,10 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
 from training.data import ColorPhotos
-from training.losses import discriminator_loss, generator_loss
-from training.networks import define_discriminator, define_generator, generator_args
+from training.networks import define_discriminator, define_generator, generator_args, generator_param_groups
 from training.options import parse_args
 from training.samples import save_grid
+from training.step import GAN, optimize_parameters
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,10 +76,14 @@ def main(argv: list[str] | None = None) -> None:
         grid_batch = next(iter(DataLoader(grid_set, batch_size=len(grid_set))))
 
     # --- networks and optimisers ---
-    net_g = define_generator(ngf=args.ngf, depth=args.depth, max_channels=args.max_channels,
-                             upsample=args.upsample).to(device)
+    net_g = define_generator(args.generator, pretrained=args.pretrained and not (args.resume and (out / "last.pt").exists()),
+                             **generator_options(args)).to(device)
     net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).to(device)
-    opt_g = torch.optim.Adam(net_g.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    ema = torch.optim.swa_utils.AveragedModel(
+        net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True
+    ) if args.ema else None
+    opt_g = torch.optim.Adam(generator_param_groups(net_g, args.lr, args.encoder_lr_scale, args.freeze_blocks),
+                             betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr * args.lr_d_scale, betas=(args.beta1, 0.999))
     half = args.epochs // 2  # constant lr for the first half, then linear decay to 0
     decay = lambda epoch: 1.0 - max(0, epoch - half) / (args.epochs - half + 1)  # noqa: E731
@@ -85,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
         net_g.load_state_dict(ckpt["generator"])
         net_d.load_state_dict(ckpt["discriminator"])
+        if ema is not None and "generator_ema" in ckpt:
+            ema.module.load_state_dict(ckpt["generator_ema"])
+            ema.n_averaged.fill_(ckpt["ema_steps"])
         for obj, key in ((opt_g, "opt_g"), (opt_d, "opt_d"), (sched_g, "sched_g"), (sched_d, "sched_d")):
             obj.load_state_dict(ckpt[key])
         start_epoch, step = ckpt["epoch"], ckpt["step"]
@@ -95,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     plain_d = net_d
     if distributed:
         net_g, net_d = DDP(net_g), DDP(net_d)
+    gan = GAN(net_g, net_d, opt_g, opt_d, plain_d, ema)
 
     def save_checkpoint(epoch: int, name: str) -> None:
         state = {
@@ -103,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
             "sched_g": sched_g.state_dict(), "sched_d": sched_d.state_dict(),
             "model_args": generator_args(_plain(net_g)), "config": vars(args), "epoch": epoch, "step": step,
         }
+        if ema is not None and ema.n_averaged > 0:
+            state |= {"generator_ema": ema.module.state_dict(), "ema_steps": int(ema.n_averaged)}
         torch.save(state, out / f"{name}.tmp")
         os.replace(out / f"{name}.tmp", out / name)
 
@@ -112,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     if log_file and log_file.tell() == 0:
         log.writerow(["step", "epoch", "phase", "g_gan", "g_l1", "d_real", "d_fake", "lr", "seconds"])
     t0 = last_save = time.time()
+    out_of_time = lambda: args.max_minutes and time.time() - t0 > args.max_minutes * 60  # noqa: E731
     for epoch in range(start_epoch, args.epochs):
         if sampler:
             sampler.set_epoch(epoch)
@@ -125,36 +141,10 @@ def main(argv: list[str] | None = None) -> None:
                 break
             lightness = lightness.to(device, non_blocking=True)  # (N, 1, H, W) in [-1, 1]
             real_ab = real_ab.to(device, non_blocking=True)  # (N, 2, H, W) in about [-1, 1]
-            with autocast():
-                fake_ab = net_g(lightness)
-
-            d_real = d_fake = g_gan = torch.zeros((), device=device)
-            if not warmup:
-                # Discriminator: real pairs -> 1, generated pairs -> 0.
-                with autocast():
-                    loss_d, d_real, d_fake = discriminator_loss(net_d(lightness, real_ab),
-                                                                net_d(lightness, fake_ab.detach()))
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-
-            # Generator: fool the frozen D and stay close to the truth in L1.
-            plain_d.requires_grad_(False)
-            with autocast():
-                if warmup:
-                    g_l1 = torch.nn.functional.l1_loss(fake_ab.float(), real_ab)
-                    loss_g = args.lambda_l1 * g_l1
-                else:
-                    loss_g, g_gan, g_l1 = generator_loss(plain_d(lightness, fake_ab), fake_ab.float(),
-                                                         real_ab, args.lambda_l1)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            plain_d.requires_grad_(True)
-
+            losses = optimize_parameters(gan, lightness, real_ab, args.lambda_l1, warmup, autocast)
             step += 1
             if main_process:
-                values = [g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()]
+                values = [losses[k].item() for k in ("g_gan", "g_l1", "d_real", "d_fake")]
                 log.writerow([step, epoch + 1, "l1" if warmup else "gan", *(f"{v:.5f}" for v in values),
                               f"{sched_g.get_last_lr()[0]:.3g}", f"{time.time() - t0:.1f}"])
                 bar.set_postfix(g_gan=f"{values[0]:.3f}", l1=f"{values[1]:.4f}", d_real=f"{values[2]:.3f}",
@@ -163,7 +153,14 @@ def main(argv: list[str] | None = None) -> None:
                 if time.time() - last_save > args.checkpoint_minutes * 60:
                     save_checkpoint(epoch, "last.pt")  # mid-epoch: resume restarts this epoch
                     last_save = time.time()
+            if out_of_time():
+                break
         bar.close()
+        if out_of_time():  # the epoch is unfinished: save it as such, and resume repeats it
+            if main_process:
+                save_checkpoint(epoch, "last.pt")
+                print(f"--max-minutes {args.max_minutes:g} reached at epoch {epoch + 1}, step {step}")
+            break
         sched_g.step()
         with warnings.catch_warnings():  # in warm-up D never stepped, but its schedule still advances
             warnings.simplefilter("ignore", UserWarning)
@@ -175,14 +172,22 @@ def main(argv: list[str] | None = None) -> None:
             save_checkpoint(epoch + 1, f"epoch_{epoch + 1:03d}.pt")
             last_save = time.time()
             if grid_batch is not None:
-                net_g.eval()
+                shown = ema.module if ema is not None and ema.n_averaged > 0 else _plain(net_g)
+                shown.eval()
                 with torch.no_grad():
-                    fake = _plain(net_g)(grid_batch[0].to(device)).float().cpu()
+                    fake = shown(grid_batch[0].to(device)).float().cpu()
                 save_grid(grid_batch[0], fake, grid_batch[1], out / f"grid_{epoch + 1:03d}.png")
     if log_file:
         log_file.close()
     if distributed:
         dist.destroy_process_group()
+
+
+def generator_options(args) -> dict:
+    """The model_args of --generator taken from the command line."""
+    if args.generator == "unet":
+        return {"ngf": args.ngf, "depth": args.depth, "max_channels": args.max_channels, "upsample": args.upsample}
+    return {}
 
 
 def _plain(net: torch.nn.Module) -> torch.nn.Module:

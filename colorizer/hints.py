@@ -1,0 +1,185 @@
+"""Colour hints: a point and a colour from the visitor, for what no model can know.
+
+A hint says "this point is this colour": the photo keeps its L* there and
+takes the colour's a*, b*. The correction (hint colour minus the model's
+colour) is spread over the region that belongs with the point and fades
+across lightness edges, as in Levin, Lischinski & Weiss 2004, "Colorization
+using Optimization": the corrections u (h, w, 2) minimise
+
+    sum over neighbours p~q of w_pq |u_p - u_q|^2  +  screen * sum |u_p|^2  +  sum over hint pixels of |u_p - e_p|^2 * PIN
+
+with w_pq = exp(-(L*_p - L*_q)^2 / (2 sigma^2)), so a correction flows
+freely through regions of even lightness, barely across an edge, and
+fades with distance (the screening term) instead of recolouring the whole
+picture. The system is symmetric positive definite; it is solved by
+conjugate gradients on the working-size grid with 4-neighbour stencils in
+numpy, no matrix built, so it works for every model and needs no torch.
+
+Hints arrive as JSON `[{"x": int, "y": int, "color": "#rrggbb"}, ...]` from
+the web and the Lambda API, and as `X,Y,#RRGGBB` from the command line, in
+the uploaded image's pixel coordinates.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from colorizer.errors import BadParameter
+from colorizer.lab import rgb_to_lab
+
+MAX_HINTS = 64
+SIGMA_L = 8.0  # L* difference at which a neighbour's pull drops to exp(-1/2)
+SCREEN = 2e-5  # pull of every correction towards 0: corrections fade over ~1/sqrt(SCREEN) pixels of even lightness
+PIN = 4.0  # weight holding a hint pixel at its colour
+HINT_RADIUS = 2  # hint pixels: a (2r+1)^2 square on the working grid
+CG_ITERATIONS = 300
+CG_TOLERANCE = 1e-3
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class HintError(BadParameter):
+    """Hints that are malformed or outside the picture: 400 `bad_hints` (colorizer.errors)."""
+
+    code = "bad_hints"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Pixel (x, y) of the uploaded image, from the left and top, should have colour `color` (#rrggbb)."""
+
+    x: int
+    y: int
+    color: str
+
+    @property
+    def rgb(self) -> tuple[int, int, int]:
+        return tuple(int(self.color[i:i + 2], 16) for i in (1, 3, 5))
+
+    def to_json(self) -> dict:
+        return {"x": self.x, "y": self.y, "color": self.color}
+
+
+def parse_hint(text: str) -> Hint:
+    """'X,Y,#RRGGBB' (the command line's form) -> Hint; HintError if malformed."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise HintError(f"a hint is X,Y,#RRGGBB, got {text!r}")
+    return make_hint(parts[0].strip(), parts[1].strip(), parts[2].strip())
+
+
+def parse_hints(value: str | list | None) -> list[Hint]:
+    """A JSON list of {"x", "y", "color"} (text, or already decoded) -> hints; HintError if malformed."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            raise HintError("hints must be a JSON list of {\"x\", \"y\", \"color\"} objects") from exc
+    if not isinstance(value, list):
+        raise HintError("hints must be a JSON list of {\"x\", \"y\", \"color\"} objects")
+    if len(value) > MAX_HINTS:
+        raise HintError(f"at most {MAX_HINTS} hints, got {len(value)}")
+    hints = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"x", "y", "color"}:
+            raise HintError('each hint is an object with exactly "x", "y" and "color"')
+        hints.append(make_hint(item["x"], item["y"], item["color"]))
+    return hints
+
+
+def make_hint(x: Any, y: Any, color: Any) -> Hint:
+    """Validate one hint's fields: non-negative integer pixel coordinates and a #rrggbb colour."""
+    coords = []
+    for name, v in (("x", x), ("y", y)):
+        if isinstance(v, str) and v.isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise HintError(f"hint {name} must be a non-negative integer pixel coordinate, got {v!r}")
+        coords.append(v)
+    if not isinstance(color, str) or not _COLOR.fullmatch(color):
+        raise HintError(f"hint color must be #rrggbb, got {color!r}")
+    return Hint(coords[0], coords[1], color.lower())
+
+
+def check_inside(hints: list[Hint], width: int, height: int) -> None:
+    """HintError unless every hint lies on the width x height picture."""
+    for hint in hints:
+        if hint.x >= width or hint.y >= height:
+            raise HintError(f"hint ({hint.x}, {hint.y}) lies outside the {width}x{height} picture")
+
+
+def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], scale: tuple[float, float]) -> np.ndarray:
+    """The model's colour `ab` (h, w, 2) on a grid whose L* is `lightness` (h, w), corrected by `hints`.
+
+    scale: (grid columns per image pixel, grid rows per image pixel), to
+    place the hints' image coordinates on the grid. Returns a new (h, w, 2).
+    """
+    if not hints:
+        return ab
+    height, width = lightness.shape
+    target = np.zeros((height, width, 2), np.float32)
+    pinned = np.zeros((height, width), np.float32)
+    for hint in hints:
+        col = min(int((hint.x + 0.5) * scale[0]), width - 1)
+        row = min(int((hint.y + 0.5) * scale[1]), height - 1)
+        rows = slice(max(row - HINT_RADIUS, 0), row + HINT_RADIUS + 1)
+        cols = slice(max(col - HINT_RADIUS, 0), col + HINT_RADIUS + 1)
+        hint_ab = rgb_to_lab(np.array([[hint.rgb]], np.uint8))[0, 0, 1:]
+        target[rows, cols] = hint_ab - ab[rows, cols]  # the correction that gives the hint's colour there
+        pinned[rows, cols] = PIN
+    return ab + propagate(lightness, target, pinned)
+
+
+def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> np.ndarray:
+    """Solve the edge-aware screened system above for corrections u (h, w, 2).
+
+    lightness: L* (h, w); target: corrections wanted at pinned pixels (h, w, 2);
+    pinned: weight per pixel, 0 where free.
+    """
+    lightness = np.asarray(lightness, np.float32)
+    # Neighbour weights between each pixel and the one to its right / below it.
+    w_right = np.exp(-np.square(np.diff(lightness, axis=1)) / (2 * SIGMA_L**2))[..., None]
+    w_down = np.exp(-np.square(np.diff(lightness, axis=0)) / (2 * SIGMA_L**2))[..., None]
+    diagonal = np.full(lightness.shape + (1,), SCREEN, np.float32) + pinned[..., None]
+    diagonal[:, :-1] += w_right
+    diagonal[:, 1:] += w_right
+    diagonal[:-1] += w_down
+    diagonal[1:] += w_down
+
+    def matvec(u: np.ndarray) -> np.ndarray:
+        out = diagonal * u
+        out[:, :-1] -= w_right * u[:, 1:]
+        out[:, 1:] -= w_right * u[:, :-1]
+        out[:-1] -= w_down * u[1:]
+        out[1:] -= w_down * u[:-1]
+        return out
+
+    rhs = (pinned[..., None] * target).astype(np.float32)
+    return _conjugate_gradients(matvec, rhs, 1.0 / diagonal)
+
+
+def _conjugate_gradients(matvec, rhs: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
+    """Jacobi-preconditioned CG for A x = rhs, both channels at once (A is the same for a* and b*)."""
+    x = np.zeros_like(rhs)
+    residual = rhs.copy()
+    z = inverse_diagonal * residual
+    direction = z.copy()
+    rz = np.sum(residual * z, axis=(0, 1))
+    stop = CG_TOLERANCE**2 * np.maximum(np.sum(rhs * rhs, axis=(0, 1)), 1e-12)
+    for _ in range(CG_ITERATIONS):
+        a_dir = matvec(direction)
+        step = rz / np.maximum(np.sum(direction * a_dir, axis=(0, 1)), 1e-30)
+        x += step * direction
+        residual -= step * a_dir
+        if np.all(np.sum(residual * residual, axis=(0, 1)) <= stop):
+            break
+        z = inverse_diagonal * residual
+        rz_new = np.sum(residual * z, axis=(0, 1))
+        direction = z + (rz_new / np.maximum(rz, 1e-30)) * direction
+        rz = rz_new
+    return x

@@ -1,0 +1,104 @@
+"""colorizer.hints: parsing the visitor's hints, and spreading them edge-aware over the model's colour."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer.hints import MAX_HINTS, Hint, HintError, apply_hints, parse_hint, parse_hints
+from colorizer.lab import rgb_to_lab
+
+RED = "#c03020"
+
+
+def test_cli_hint_is_parsed():
+    assert parse_hint("12,7,#C03020") == Hint(12, 7, RED)
+    assert Hint(12, 7, RED).rgb == (0xC0, 0x30, 0x20)
+
+
+@pytest.mark.parametrize("text", ["12,7", "12,7,#c03020,1", "-1,7,#c03020", "a,7,#c03020", "1.5,7,#c03020",
+                                  "12,7,c03020", "12,7,#c0302", "12,7,#c0302g", "12,7,red", ""])
+def test_malformed_cli_hint_is_refused(text):
+    with pytest.raises(HintError):
+        parse_hint(text)
+
+
+def test_json_hints_are_parsed_from_text_or_list():
+    items = [{"x": 1, "y": 2, "color": "#00FF00"}, {"x": 0, "y": 0, "color": RED}]
+    expected = [Hint(1, 2, "#00ff00"), Hint(0, 0, RED)]
+    assert parse_hints(json.dumps(items)) == expected
+    assert parse_hints(items) == expected
+    assert parse_hints("") == parse_hints(None) == parse_hints("[]") == []
+
+
+@pytest.mark.parametrize("value", ['{"x": 1}', "[1, 2]", '[{"x": 1, "y": 2}]', '[{"x": 1, "y": 2, "color": 3}]',
+                                   '[{"x": true, "y": 2, "color": "#000000"}]', "not json", "[" * 100_000,
+                                   '[{"x": 1, "y": 2, "color": "#000000", "z": 0}]',
+                                   '[{"x": 1e9999, "y": 2, "color": "#000000"}]'])
+def test_malformed_json_hints_are_refused(value):
+    with pytest.raises(HintError):
+        parse_hints(value)
+
+
+def test_too_many_hints_are_refused():
+    with pytest.raises(HintError, match=str(MAX_HINTS)):
+        parse_hints([{"x": 0, "y": 0, "color": RED}] * (MAX_HINTS + 1))
+
+
+def two_regions(size: int = 64) -> np.ndarray:
+    """L* 30 on the left half, 70 on the right: one strong vertical edge."""
+    lightness = np.full((size, size), 30.0, np.float32)
+    lightness[:, size // 2:] = 70.0
+    return lightness
+
+
+def test_a_hint_colours_its_region_and_stops_at_the_edge():
+    lightness, ab = two_regions(), np.zeros((64, 64, 2), np.float32)
+    out = apply_hints(lightness, ab, [Hint(10, 30, RED)], (1.0, 1.0))
+    hint_ab = rgb_to_lab(np.array([[[0xC0, 0x30, 0x20]]], np.uint8))[0, 0, 1:]
+    np.testing.assert_allclose(out[30, 10], hint_ab, atol=1.0)
+    left, right = out[:, :28], out[:, 36:]
+    assert np.abs(left - hint_ab).max(axis=-1).mean() < 0.25 * np.abs(hint_ab).max()  # the region follows the hint
+    assert np.abs(right).max() < 0.1 * np.abs(hint_ab).max()  # the other side of the edge barely moves
+
+
+def test_a_hint_corrects_the_model_colour_and_keeps_its_variation():
+    lightness = np.full((32, 32), 50.0, np.float32)
+    ab = np.zeros((32, 32, 2), np.float32)
+    ab[:, :, 0] = np.linspace(-10, 10, 32)[None]  # the model's colour varies across the picture
+    out = apply_hints(lightness, ab, [Hint(16, 16, "#808080")], (1.0, 1.0))  # grey wanted at the centre
+    assert abs(out[16, 16, 0]) < 1.0
+    away = np.r_[0:12, 20:31]  # outside the hint's own pixels, which take its colour exactly
+    np.testing.assert_allclose(np.diff(out[16, :, 0])[away], np.diff(ab[16, :, 0])[away], atol=0.2)  # a shift
+
+
+def test_hint_coordinates_are_scaled_to_the_grid():
+    lightness, ab = two_regions(), np.zeros((64, 64, 2), np.float32)
+    out = apply_hints(lightness, ab, [Hint(900, 100, RED)], (64 / 1000, 64 / 500))  # a 1000 x 500 image
+    assert np.abs(out[:, 36:, 0]).mean() > 10 > np.abs(out[:, :28, 0]).mean()  # lands on the right half
+
+
+def test_no_hints_return_the_model_colour_unchanged():
+    ab = np.random.default_rng(0).normal(size=(8, 8, 2)).astype(np.float32)
+    assert apply_hints(np.zeros((8, 8), np.float32), ab, [], (1.0, 1.0)) is ab
+
+
+# --- through the engine, with the shipped model ------------------------------------------------
+
+def test_colorize_puts_the_hint_colour_on_the_photo_and_keeps_its_lightness(colorizer_model):
+    image = Image.new("RGB", (300, 200), (128, 128, 128))  # a flat grey wall
+    hint = Hint(150, 100, "#2050c0")
+    out = np.asarray(colorizer_model.colorize(image, hints=[hint]))
+    lab_out, lab_in = rgb_to_lab(out), rgb_to_lab(np.asarray(image))
+    hint_lab = rgb_to_lab(np.array([[hint.rgb]], np.uint8))[0, 0]
+    hue = np.degrees(np.arctan2(lab_out[100, 150, 2], lab_out[100, 150, 1]))
+    hint_hue = np.degrees(np.arctan2(hint_lab[2], hint_lab[1]))
+    assert abs(hue - hint_hue) < 10 and np.hypot(*lab_out[100, 150, 1:]) > 20  # blue, not grey
+    np.testing.assert_allclose(lab_out[..., 0], lab_in[..., 0], atol=100 / 255)
+
+
+def test_colorize_refuses_a_hint_outside_the_picture(colorizer_model):
+    with pytest.raises(HintError, match="outside"):
+        colorizer_model.colorize(Image.new("RGB", (30, 20)), hints=[Hint(30, 0, RED)])
