@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from colorizer.engine import MAX_VIVIDNESS, Colorizer
+from colorizer.hints import Hint, HintError, parse_hint
 from colorizer.imageio import ImageError, open_image, to_png
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--vividness", type=vividness, default=1.0, metavar="V",
                           help=f"colour strength: 0 grey, 1 as predicted, up to {MAX_VIVIDNESS:g} "
                                "(default: %(default)s)")
+    colorize.add_argument("--hint", type=hint, action="append", default=[], metavar="X,Y,#RRGGBB",
+                          help="colour hint: pixel X, Y (from the left and top of the input) should be "
+                               "#RRGGBB; repeat for several; the photo keeps its lightness")
     colorize.add_argument("--size", type=positive_int, default=None, metavar="N",
                           help="working size the model runs at (default: from the model)")
     colorize.add_argument("--threads", type=positive_int, default=None, metavar="N",
@@ -64,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(len(args.inputs), sys.stderr)
     for source, target in zip(args.inputs, outputs):
         try:
-            colorize_file(colorizer, source, target, args.vividness)
-        except (ImageError, OSError) as exc:
+            colorize_file(colorizer, source, target, args.vividness, args.hint)
+        except (ImageError, HintError, OSError) as exc:
             failed += 1
             progress.message(f"error: {source}: {_describe(exc)}")
         progress.advance()
@@ -73,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: float) -> None:
-    """Colorize one file into a PNG at `target`; raises ImageError or OSError."""
-    result = colorizer.colorize(open_image(source), vividness)
+def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: float,
+                  hints: list[Hint] = ()) -> None:
+    """Colorize one file into a PNG at `target`; raises ImageError, HintError (a hint off this picture) or OSError."""
+    result = colorizer.colorize(open_image(source), vividness, hints)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(to_png(result))
 
@@ -130,8 +135,8 @@ class Progress:
 
 
 def _describe(exc: Exception) -> str:
-    """ImageError messages are written for users; OSError's strerror drops the errno noise."""
-    return str(exc) if isinstance(exc, ImageError) else (exc.strerror or str(exc))
+    """ImageError and HintError messages are written for users; OSError's strerror drops the errno noise."""
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
 
 
 def vividness(text: str) -> float:
@@ -139,6 +144,13 @@ def vividness(text: str) -> float:
     if not 0.0 <= value <= MAX_VIVIDNESS:
         raise argparse.ArgumentTypeError(f"must lie between 0 and {MAX_VIVIDNESS:g}")
     return value
+
+
+def hint(text: str) -> Hint:
+    try:
+        return parse_hint(text)
+    except HintError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def positive_int(text: str) -> int:
