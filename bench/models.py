@@ -1,13 +1,16 @@
-"""Part 1: model latency, batch 1 at 256x256, ours against the peers' architectures.
+"""Part 1: model latency, batch 1, ours against the peers' architectures.
 
     .venv/bin/python -m bench.models --prepare            # export the peers to ONNX (slow, no timing)
-    bench/quiet.sh .venv/bin/python -m bench.models --models ours pix2pix_unet256 zhang2016
+    bench/quiet.sh .venv/bin/python -m bench.models
 
 Our generator runs as shipped (models/colorizer.onnx in onnxruntime) and in
-PyTorch eager (training.networks.define_generator() with the default config,
-random weights). The peers (bench/peers.py) are exported to ONNX with
-torch.onnx.export(..., dynamo=True), as training/export.py exports ours, and
-timed the same two ways. onnxruntime and torch both get one thread per core.
+PyTorch eager (the shipped architecture, training.networks.define_generator
+with the model's own model_args, random weights), at its working size (what
+the engine runs: a photo's long side fits it) and at 256x256 like the peers.
+The peers (bench/peers.py) run at 256x256, the size they were published for;
+they are exported to ONNX with torch.onnx.export(..., dynamo=True), as
+training/export.py exports ours, and timed the same two ways. onnxruntime
+and torch both get one thread per core.
 """
 from __future__ import annotations
 
@@ -24,21 +27,38 @@ from bench.common import OUT, ROOT, cores, load_results, percentiles, save_resul
 from training.networks import define_generator
 
 SIZE = 256
-NAMES = ("ours", "pix2pix_unet256", "zhang2016")
-LABELS = {"ours": "ours (U-Net, resize-conv decoder, ngf 32)", "pix2pix_unet256": "pix2pix unet_256 (ngf 64)",
-          "zhang2016": "Zhang et al. 2016"}
+NAMES = ("ours", "ours_256", "pix2pix_unet256", "zhang2016")
+SHIPPED = ROOT / "models" / "colorizer.onnx"
+
+
+def shipped_metadata() -> dict:
+    return dict(ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
+                .get_modelmeta().custom_metadata_map)
+
+
+def size_of(name: str) -> int:
+    """Input side: ours at its working size, everything else at 256."""
+    return int(shipped_metadata()["working_size"]) if name == "ours" else SIZE
+
+
+def label(name: str) -> str:
+    return {"ours": f"ours (EfficientNet-Lite0 U-Net) at its working size {size_of('ours')}",
+            "ours_256": "ours at 256", "pix2pix_unet256": "pix2pix unet_256 (ngf 64) at 256",
+            "zhang2016": "Zhang et al. 2016 at 256"}[name]
 
 
 def network(name: str) -> torch.nn.Module:
-    return define_generator().eval() if name == "ours" else peers.build(name)
+    if name.startswith("ours"):
+        return define_generator(**json.loads(shipped_metadata()["model_args"])).eval()
+    return peers.build(name)
 
 
 def onnx_path(name: str):
-    return ROOT / "models" / "colorizer.onnx" if name == "ours" else OUT / "onnx" / f"{name}.onnx"
+    return SHIPPED if name.startswith("ours") else OUT / "onnx" / f"{name}.onnx"
 
 
-def giga_macs(net: torch.nn.Module) -> float:
-    """Multiply-accumulates of the convolutions for one 256x256 image, in billions."""
+def giga_macs(net: torch.nn.Module, size: int) -> float:
+    """Multiply-accumulates of the convolutions for one size x size image, in billions."""
     total = 0
 
     def count(module, inputs, output):
@@ -50,7 +70,7 @@ def giga_macs(net: torch.nn.Module) -> float:
     convs = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     hooks = [m.register_forward_hook(count) for m in convs]
     with torch.inference_mode():
-        net(torch.zeros(1, 1, SIZE, SIZE))
+        net(torch.zeros(1, 1, size, size))
     for hook in hooks:
         hook.remove()
     return round(total / 1e9, 2)
@@ -62,12 +82,13 @@ def prepare() -> dict:
     for name in NAMES:
         net = network(name)
         path = onnx_path(name)
-        if name != "ours" and not path.exists():
+        if not name.startswith("ours") and not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             program = torch.onnx.export(net, (torch.zeros(1, 1, SIZE, SIZE),), input_names=["L"], output_names=["ab"],
                                         opset_version=18, dynamo=True, verbose=False)
             onnx.save(program.model_proto, str(path))
-        info[name] = {"params_m": round(sum(p.numel() for p in net.parameters()) / 1e6, 2), "gmacs": giga_macs(net),
+        info[name] = {"params_m": round(sum(p.numel() for p in net.parameters()) / 1e6, 2),
+                      "gmacs": giga_macs(net, size_of(name)), "size": size_of(name),
                       "onnx_mb": round(path.stat().st_size / 1e6, 1)}
     (OUT / "onnx").mkdir(parents=True, exist_ok=True)
     (OUT / "onnx" / "info.json").write_text(json.dumps(info, indent=2))
@@ -82,7 +103,8 @@ def load_info() -> dict:
 def measure(name: str, warmup: int, runs: int) -> dict:
     threads = cores()
     torch.set_num_threads(threads)
-    x = np.random.default_rng(0).uniform(-1, 1, (1, 1, SIZE, SIZE)).astype(np.float32)
+    side = size_of(name)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 1, side, side)).astype(np.float32)
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(onnx_path(name)), options, providers=["CPUExecutionProvider"])
@@ -101,7 +123,7 @@ def report(results: dict, info: dict) -> str:
             continue
         for engine in ("onnxruntime", "torch_eager"):
             stats = results[name][engine]
-            rows.append([LABELS[name], engine.replace("_", " "), info[name]["params_m"], info[name]["gmacs"],
+            rows.append([label(name), engine.replace("_", " "), info[name]["params_m"], info[name]["gmacs"],
                          f"{stats['p50']:.1f}", f"{stats['p95']:.1f}", f"{stats['p50'] / base:.1f}x"])
     return table(["network", "engine", "params (M)", "GMACs", "p50 ms", "p95 ms", "p50 / ours in ORT"], rows)
 

@@ -2,12 +2,13 @@
 
     bench/quiet.sh .venv/bin/python -m bench.training_speed --size 128 --step gan
 
-The networks are training.networks' defaults (the generator models/colorizer.onnx
-was exported from) and the PatchGAN with ndf 64, 3 layers; the optimisers and
-losses are training.train's (Adam 2e-4, beta1 0.5, lambda_l1 100). One step is
-what training.train does per batch: in the GAN phase a discriminator update
-on real and generated pairs, then a generator update through the frozen
-discriminator plus L1; in the L1 warm-up only the generator's L1 update.
+The networks are built from training.options' defaults (the generator
+models/colorizer.onnx was exported from, with its frozen stem and encoder
+learning rate) and the PatchGAN with ndf 64, 3 layers. One step is
+training.step.optimize_parameters, the function training.train calls per
+batch: in the GAN phase a discriminator update on real and generated pairs,
+then a generator update through the frozen discriminator plus L1 and the
+moving-average update; in the L1 warm-up only the generator's L1 update.
 Batches are random tensors already in memory, so this is the networks' cost
 alone: the real run also decodes and augments photos in a DataLoader worker
 on the same cores.
@@ -18,40 +19,27 @@ import argparse
 import json
 
 import torch
-import torch.nn.functional as F
 
 from bench.common import cores, load_results, save_results, table, time_runs
-from training.losses import discriminator_loss, generator_loss
-from training.networks import define_discriminator, define_generator
-
-LAMBDA_L1 = 100.0
+from training.networks import define_discriminator, define_generator, generator_param_groups
+from training.options import parse_args
+from training.step import GAN, optimize_parameters
 
 
 def make_step(kind: str, size: int, batch: int):
-    net_g, net_d = define_generator().train(), define_discriminator(ndf=64, n_layers=3).train()
-    opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    """A closure running one optimize_parameters step on a fixed random batch."""
+    args = parse_args(["--data", ".", "--size", str(size)])
+    net_g = define_generator(args.generator).train()
+    net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).train()
+    groups = generator_param_groups(net_g, args.lr, args.encoder_lr_scale, args.freeze_blocks)
+    ema = torch.optim.swa_utils.AveragedModel(
+        net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
+    gan = GAN(net_g, net_d, torch.optim.Adam(groups, betas=(args.beta1, 0.999)),
+              torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(args.beta1, 0.999)), net_d, ema)
     generator = torch.Generator().manual_seed(0)
     lightness = torch.rand(batch, 1, size, size, generator=generator) * 2 - 1
     real_ab = (torch.rand(batch, 2, size, size, generator=generator) * 2 - 1) * 0.3
-
-    def step() -> None:
-        fake_ab = net_g(lightness)
-        if kind == "gan":
-            loss_d, _, _ = discriminator_loss(net_d(lightness, real_ab), net_d(lightness, fake_ab.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            net_d.requires_grad_(False)
-            loss_g, _, _ = generator_loss(net_d(lightness, fake_ab), fake_ab, real_ab, LAMBDA_L1)
-        else:
-            loss_g = LAMBDA_L1 * F.l1_loss(fake_ab, real_ab)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        net_d.requires_grad_(True)
-
-    return step
+    return lambda: optimize_parameters(gan, lightness, real_ab, args.lambda_l1, warmup=kind == "l1")
 
 
 def measure(kind: str, size: int, batch: int, warmup: int, steps: int) -> dict:

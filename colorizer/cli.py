@@ -14,6 +14,7 @@ from typing import TextIO
 
 from colorizer.engine import Colorizer
 from colorizer.errors import MAX_VIVIDNESS, BadParameter, ColorizerError, parse_vividness
+from colorizer.hints import Hint, HintError, parse_hint
 from colorizer.imageio import open_image, to_png
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--vividness", type=vividness, default=1.0, metavar="V",
                           help=f"colour strength: 0 grey, 1 as predicted, up to {MAX_VIVIDNESS:g} "
                                "(default: %(default)s)")
+    colorize.add_argument("--hint", type=hint, action="append", default=[], metavar="X,Y,#RRGGBB",
+                          help="colour hint: pixel X, Y (from the left and top of the input) should be "
+                               "#RRGGBB; repeat for several; the photo keeps its lightness")
     colorize.add_argument("--size", type=positive_int, default=None, metavar="N",
                           help="working size the model runs at (default: from the model)")
     colorize.add_argument("--threads", type=positive_int, default=None, metavar="N",
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(len(args.inputs), sys.stderr)
     for source, target in zip(args.inputs, outputs):
         try:
-            colorize_file(colorizer, source, target, args.vividness)
+            colorize_file(colorizer, source, target, args.vividness, args.hint)
         except Exception as exc:  # one bad file never stops the batch; MemoryError included
             failed += 1
             progress.message(f"error: {source}: {_describe(exc)}")
@@ -74,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: float) -> None:
-    """Colorize one file into a PNG at `target`; raises ColorizerError, OSError or whatever else failed."""
-    result = colorizer.colorize(open_image(source), vividness)
+def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: float,
+                  hints: list[Hint] = ()) -> None:
+    """Colorize one file into a PNG at `target`; raises ColorizerError (HintError: a hint off this picture),
+    OSError, or whatever else failed."""
+    result = colorizer.colorize(open_image(source), vividness, hints)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(to_png(result))
 
@@ -131,8 +137,8 @@ class Progress:
 
 
 def _describe(exc: Exception) -> str:
-    """ColorizerError messages are written for users; OSError's strerror drops the errno noise;
-    anything else is a failure we did not foresee, named by its type (no traceback)."""
+    """ColorizerError messages (ImageError, HintError...) are written for users; OSError's strerror drops
+    the errno noise; anything else is a failure we did not foresee, named by its type (no traceback)."""
     if isinstance(exc, ColorizerError):
         return str(exc)
     if isinstance(exc, OSError):
@@ -145,6 +151,13 @@ def vividness(text: str) -> float:
         return parse_vividness(text)
     except BadParameter as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def hint(text: str) -> Hint:
+    try:
+        return parse_hint(text)
+    except HintError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def positive_int(text: str) -> int:

@@ -141,6 +141,9 @@ def test_unusable_model(inputs, tmp_path, capsys, content, message):
     ["colorize", "a.jpg", "-o", "x.png", "--vividness", "2.5"],
     ["colorize", "a.jpg", "-o", "x.png", "--vividness", "vivid"],
     ["colorize", "a.jpg", "-o", "x.png", "--size", "0"],
+    ["colorize", "a.jpg", "-o", "x.png", "--hint", "10,10"],
+    ["colorize", "a.jpg", "-o", "x.png", "--hint", "10,10,red"],
+    ["colorize", "a.jpg", "-o", "x.png", "--hint", "-3,10,#ff0000"],
     ["sharpen", "a.jpg"],
 ])
 def test_usage_errors(args, capsys):
@@ -148,6 +151,26 @@ def test_usage_errors(args, capsys):
         main(args)
     assert info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_hints_colour_the_picture_where_asked(inputs, tmp_path):
+    plain, hinted = tmp_path / "plain.png", tmp_path / "hinted.png"
+    source = str(inputs / "grey.jpg")  # 120 x 80
+    assert main(["colorize", source, "-o", str(plain)]) == 0
+    assert main(["colorize", source, "-o", str(hinted), "--hint", "20,20,#2040ff", "--hint", "100,60,#ff2020"]) == 0
+    before, after = (rgb_to_lab(np.asarray(opened(p).convert("RGB"))) for p in (plain, hinted))
+    assert after[20, 20, 2] < before[20, 20, 2] - 20  # bluer where the blue hint is
+    assert after[60, 100, 1] > before[60, 100, 1] + 20  # redder where the red hint is
+    np.testing.assert_allclose(after[..., 0], before[..., 0], atol=0.5)  # the lightness stays
+
+
+def test_a_hint_off_one_picture_fails_that_file_only(inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["colorize", str(inputs / "grey.jpg"), str(inputs / "clear.png"), "--out-dir", str(out),
+                 "--hint", "100,70,#ff0000"])  # inside the 120 x 80 JPEG, outside the 90 x 60 PNG
+    assert code == 1
+    assert (out / "grey.png").exists() and not (out / "clear.png").exists()
+    assert "outside the 90x60 picture" in capsys.readouterr().err
 
 
 def test_size_the_model_cannot_run_at(inputs, tmp_path, capsys):

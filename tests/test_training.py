@@ -203,17 +203,19 @@ def test_export_refuses_a_file_that_breaks_parity(trained_run, tmp_path):
     assert not out.exists()
 
 
-def test_model_card_grid_has_photo_and_sketch_rows(trained_run, photo_dir, tmp_path):
+def test_model_card_grid_has_photo_sketch_and_hint_rows(trained_run, photo_dir, tmp_path):
     from training.samples import model_card_grid
 
     model = tmp_path / "g.onnx"
     export_main([str(trained_run / "epoch_001.pt"), str(model), "--size", "32"])
     photos = [str(p) for p in find_images(photo_dir)[:2]]
-    model_card_grid(str(model), photos, photos[:1], tmp_path / "grid.png", size=64)
+    model_card_grid(str(model), photos, photos[:1], tmp_path / "grid.png", size=64, hinted=photos[:1])
     grid = np.asarray(Image.open(tmp_path / "grid.png"))
-    assert grid.shape == (3 * 64, 3 * 64, 3)
-    sketch_input = grid[128:, :64]
+    assert grid.shape == (4 * 64, 3 * 64, 3)
+    sketch_input = grid[128:192, :64]
     assert sketch_input.mean() > grid[:64, :64].mean()  # the sketch row's input is paper-white
+    hint_input = grid[192:, :64].astype(int)
+    assert np.abs(hint_input - hint_input[..., :1]).max() > 20  # grey photo with coloured pins
 
 
 def test_network_interpolation_spans_the_two_generators(trained_run, tmp_path):
@@ -242,3 +244,26 @@ def test_export_records_the_training_crop_size_as_working_size(trained_run, tmp_
     export_main([str(trained_run / "epoch_001.pt"), str(out)])  # trained on 32x32 crops (TINY)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert session.get_modelmeta().custom_metadata_map["working_size"] == "32"
+
+
+def test_effnet_gan_run_keeps_a_moving_average_that_exports(photo_dir, tmp_path):
+    out = tmp_path / "effnet"
+    train_main(["--data", str(photo_dir), "--out", str(out), "--epochs", "2", "--warmup-epochs", "1",
+                "--batch-size", "2", "--size", "32", "--workers", "0", "--ndf", "8", "--max-steps-per-epoch", "2"])
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["model_args"]["name"] == "effnet" and ckpt["ema_steps"] == 2  # averaged over the GAN steps only
+    assert any(not torch.equal(v, ckpt["generator"][k]) for k, v in ckpt["generator_ema"].items()
+               if v.is_floating_point())
+    export_main([str(out / "last.pt"), str(tmp_path / "ema.onnx"), "--ema"])
+    session = ort.InferenceSession(str(tmp_path / "ema.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["size_multiple"] == "32"
+
+
+def test_max_minutes_ends_the_run_with_a_resumable_checkpoint(photo_dir, tmp_path, capsys):
+    out = tmp_path / "boxed"
+    train_main(["--data", str(photo_dir), "--out", str(out), "--epochs", "3", "--batch-size", "2",
+                "--max-minutes", "1e-9", *TINY])
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert (ckpt["epoch"], ckpt["step"]) == (0, 1)  # stopped after one step, the epoch left to redo
+    assert "--max-minutes" in capsys.readouterr().out
+    assert not (out / "epoch_001.pt").exists()

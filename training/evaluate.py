@@ -8,6 +8,10 @@ as RGB uint8: PSNR and SSIM (data range 255), colourfulness (Hasler &
 Suesstrunk, |rg|/|yb| variant) and its absolute gap to the photo's own.
 The baseline keeps the true L and sets ab = 0, i.e. the grayscale photo.
 
+--sketches adds a row for the model given a synthetic pencil sketch of each
+photo instead of its L (training/sketch.py): a sketch has no true colours, so
+only its colourfulness says much (PSNR against the photo is shown too).
+
 --hints 1 5 10 20 also scores the model given that many colour hints drawn
 from the truth: random points (seeded by the photo's name, so every model
 gets the same points) with the true colour there, written and parsed as the
@@ -27,6 +31,7 @@ from colorizer.engine import Colorizer
 from colorizer.hints import Hint, parse_hint
 from training.metrics import colourfulness, psnr, ssim
 from training.photos import center_square, find_images
+from training.sketch import pencil_sketch
 
 EVAL_SIZE = 256
 
@@ -49,14 +54,14 @@ def truth_hints(truth: np.ndarray, count: int, seed: int) -> list[Hint]:
     return hints
 
 
-def evaluate(model: Colorizer, folder: str | Path, limit: int = 0,
-             hint_counts: tuple[int, ...] = ()) -> dict[str, dict[str, float]]:
-    """Mean metrics over the folder for the model, the grayscale baseline and the model with hints."""
+def evaluate(model: Colorizer, folder: str | Path, limit: int = 0, hint_counts: tuple[int, ...] = (),
+             sketches: bool = False) -> dict[str, dict[str, float]]:
+    """Mean metrics over the folder for the model, the grayscale baseline, the model with hints and on sketches."""
     files = find_images(folder)
     if limit:
         files = files[:limit]
     rows: dict[str, list[dict[str, float]]] = {"model": [], "grayscale": []}
-    rows |= {f"{n} hints": [] for n in hint_counts}
+    rows |= {f"{n} hints": [] for n in hint_counts} | ({"sketches": []} if sketches else {})
     for path in files:
         with Image.open(path) as img:
             truth_img = center_square(img.convert("RGB"), EVAL_SIZE)
@@ -66,6 +71,10 @@ def evaluate(model: Colorizer, folder: str | Path, limit: int = 0,
         for n in hint_counts:
             hints = truth_hints(truth, n, zlib.crc32(path.name.encode()))
             rows[f"{n} hints"].append(score(np.asarray(model.colorize(truth_img, hints=hints)), truth))
+        if sketches:
+            seed = zlib.crc32(path.name.encode())
+            sketch = Image.fromarray(pencil_sketch(np.asarray(truth_img.convert("L")), np.random.default_rng(seed)))
+            rows["sketches"].append(score(np.asarray(model.colorize(sketch.convert("RGB"))), truth))
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()}
     for m in means.values():
         m["images"] = len(files)
@@ -91,11 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--hints", type=int, nargs="*", default=[], metavar="N",
                    help="also score with N colour hints drawn from the truth, for each N given")
+    p.add_argument("--sketches", action="store_true", help="also score the model on pencil sketches of the photos")
     p.add_argument("--size", type=int, default=None, help="working size to run the model at (default: the model's)")
     args = p.parse_args(argv)
 
     try:
-        results = evaluate(Colorizer.load(args.model, size=args.size), args.folder, args.limit, tuple(args.hints))
+        results = evaluate(Colorizer.load(args.model, size=args.size), args.folder, args.limit, tuple(args.hints),
+                           args.sketches)
     except FileNotFoundError as exc:  # no model, or no photos: one line, not a traceback
         raise SystemExit(str(exc)) from exc
     print(json.dumps(results, indent=2))

