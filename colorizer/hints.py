@@ -6,7 +6,7 @@ colour) is spread over the region that belongs with the point and fades
 across lightness edges, as in Levin, Lischinski & Weiss 2004, "Colorization
 using Optimization": the corrections u (h, w, 2) minimise
 
-    sum over neighbours p~q of w_pq |u_p - u_q|^2  +  screen * sum |u_p|^2  +  sum over hint pixels of |u_p - e_p|^2 * PIN
+    sum over neighbours p~q of w_pq |u_p - u_q|^2  +  screen * sum |u_p|^2  +  PIN * sum over hint pixels of |u_p - e_p|^2
 
 with w_pq = exp(-(L*_p - L*_q)^2 / (2 sigma^2)), so a correction flows
 freely through regions of even lightness, barely across an edge, and
@@ -32,8 +32,10 @@ from colorizer.errors import BadParameter
 from colorizer.lab import rgb_to_lab
 
 MAX_HINTS = 64
-SIGMA_L = 8.0  # L* difference at which a neighbour's pull drops to exp(-1/2)
-SCREEN = 2e-5  # pull of every correction towards 0: corrections fade over ~1/sqrt(SCREEN) pixels of even lightness
+SIGMA_L = 3.0  # L* difference at which a neighbour's pull drops to exp(-1/2)
+# Corrections fade over about this fraction of the grid's long side in regions of even lightness
+# (the screening weight is 1 / (SPREAD * long side)^2), so a hint stays near its own region.
+SPREAD = 0.4
 PIN = 4.0  # weight holding a hint pixel at its colour
 HINT_RADIUS = 2  # hint pixels: a (2r+1)^2 square on the working grid
 CG_ITERATIONS = 300
@@ -145,7 +147,8 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
     # Neighbour weights between each pixel and the one to its right / below it.
     w_right = np.exp(-np.square(np.diff(lightness, axis=1)) / (2 * SIGMA_L**2))[..., None]
     w_down = np.exp(-np.square(np.diff(lightness, axis=0)) / (2 * SIGMA_L**2))[..., None]
-    diagonal = np.full(lightness.shape + (1,), SCREEN, np.float32) + pinned[..., None]
+    screen = 1.0 / (SPREAD * max(lightness.shape)) ** 2
+    diagonal = np.full(lightness.shape + (1,), screen, np.float32) + pinned[..., None]
     diagonal[:, :-1] += w_right
     diagonal[:, 1:] += w_right
     diagonal[:-1] += w_down
