@@ -10,6 +10,7 @@ the visitor always gets an answer.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from colorizer.engine import Colorizer, apply_ab
+from colorizer.hints import Hint, check_inside, scale_hints
 from colorizer.imageio import ImageError, fit_within, open_image, to_png
 from colorizer.lab import rgb_to_lab
 
@@ -65,10 +67,13 @@ class LambdaBackend:
                            status_forcelist=(500, 502, 503, 504), allowed_methods=None,
                            respect_retry_after_header=False, raise_on_status=False)
 
-    def colorize(self, image: Image.Image, vividness: float) -> Image.Image:
-        """Colour from the API on the full-resolution `image`; raises BackendError."""
+    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Image.Image:
+        """Colour from the API on the full-resolution `image`; raises BackendError.
+
+        The hints, in `image`'s pixel coordinates, are moved to the small copy's.
+        """
         small = grayscale(fit_within(image, max_pixels=API_MAX_PIXELS)).convert("L")
-        body = self._post(to_png(small), vividness)
+        body = self._post(to_png(small), vividness, scale_hints(list(hints), image.size, small.size))
         try:
             colour = open_image(body, max_pixels=API_MAX_PIXELS * 2).convert("RGB")
         except ImageError as exc:
@@ -77,7 +82,7 @@ class LambdaBackend:
             raise BackendError(f"the API answered {colour.size} for a {small.size} request")
         return apply_ab(image, rgb_to_lab(np.asarray(colour))[..., 1:])
 
-    def _post(self, png: bytes, vividness: float) -> bytes:
+    def _post(self, png: bytes, vividness: float, hints: list[Hint]) -> bytes:
         headers = {"Content-Type": "image/png", "Accept": "image/png"}
         if self.api_key:
             headers["x-api-key"] = self.api_key
@@ -85,7 +90,10 @@ class LambdaBackend:
             session.mount("http://", HTTPAdapter(max_retries=self.retry))
             session.mount("https://", HTTPAdapter(max_retries=self.retry))
             try:
-                response = session.post(self.url, data=png, params={"vividness": f"{vividness:g}"},
+                params = {"vividness": f"{vividness:g}"}
+                if hints:
+                    params["hints"] = json.dumps([hint.to_json() for hint in hints], separators=(",", ":"))
+                response = session.post(self.url, data=png, params=params,
                                         headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 raise BackendError(f"the API could not be reached: {exc}") from exc
@@ -105,11 +113,15 @@ class Backends:
         """The backend that serves requests while everything works."""
         return self.remote.name if self.remote else "local"
 
-    def colorize(self, image: Image.Image, vividness: float) -> Colorized:
-        """Colorize `image` at full resolution; never fails because of the API."""
+    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Colorized:
+        """Colorize `image` at full resolution; never fails because of the API.
+
+        Raises HintError (a 400, never a fallback) for a hint outside the picture.
+        """
+        check_inside(list(hints), *image.size)
         if self.remote:
             try:
-                return Colorized(self.remote.colorize(image, vividness), self.remote.name)
+                return Colorized(self.remote.colorize(image, vividness, hints), self.remote.name)
             except BackendError as exc:
                 log.warning("colorization API failed, using the local model: %s", exc)
-        return Colorized(self.model.colorize(image, vividness), "local")
+        return Colorized(self.model.colorize(image, vividness, hints), "local")

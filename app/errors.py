@@ -12,6 +12,7 @@ import logging
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from colorizer.hints import HintError
 from colorizer.imageio import ImageError
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def error_response(status: int, code: str, message: str):
     return render_template("index.html", error=message), status
 
 
-def _known(exc: ImageError | RequestError):
+def _known(exc: ImageError | RequestError | HintError):
     return error_response(exc.status, exc.code, str(exc))
 
 
@@ -59,5 +60,6 @@ def _unexpected(exc: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(ImageError, _known)
     app.register_error_handler(RequestError, _known)
+    app.register_error_handler(HintError, _known)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

@@ -1,4 +1,4 @@
-"""Turn a multipart request into what the colorizer needs: an image, a vividness, a name.
+"""Turn a multipart request into what the colorizer needs: an image, a vividness, hints, a name.
 
 Shared by the upload form and the JSON API so both accept exactly the same
 input. Uploads are parsed in memory (see InMemoryRequest); the client's file
@@ -16,6 +16,7 @@ from PIL import Image
 
 from app.errors import RequestError
 from colorizer.engine import MAX_VIVIDNESS
+from colorizer.hints import Hint, parse_hints
 from colorizer.imageio import open_image
 
 DEFAULT_STEM = "image"
@@ -54,6 +55,14 @@ def vividness() -> float:
     if value is None or not 0.0 <= value <= MAX_VIVIDNESS:  # also refuses nan
         raise RequestError(f"vividness must be a number from 0 to {MAX_VIVIDNESS:g}.", code="bad_vividness")
     return value
+
+
+def hints() -> list[Hint]:
+    """The optional `hints` field: JSON [{"x", "y", "color": "#rrggbb"}, ...] in the upload's pixels.
+
+    Raises HintError (400, bad_hints) when malformed; the backend checks that they lie on the picture.
+    """
+    return parse_hints(request.form.get("hints", "").strip())
 
 
 def download_name(client_filename: str) -> str:

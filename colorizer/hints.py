@@ -113,6 +113,13 @@ def check_inside(hints: list[Hint], width: int, height: int) -> None:
             raise HintError(f"hint ({hint.x}, {hint.y}) lies outside the {width}x{height} picture")
 
 
+def scale_hints(hints: list[Hint], size: tuple[int, int], new_size: tuple[int, int]) -> list[Hint]:
+    """Hints on a size (w, h) picture moved to the same points of a resized new_size copy of it."""
+    (width, height), (new_width, new_height) = size, new_size
+    return [Hint(min(int((h.x + 0.5) * new_width / width), new_width - 1),
+                 min(int((h.y + 0.5) * new_height / height), new_height - 1), h.color) for h in hints]
+
+
 def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], scale: tuple[float, float]) -> np.ndarray:
     """The model's colour `ab` (h, w, 2) on a grid whose L* is `lightness` (h, w), corrected by `hints`.
 

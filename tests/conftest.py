@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 # --- website (tests/test_web_*.py) ---------------------------------------------------------
 WEB_ENV = ("SECRET_KEY", "DYNO", "COLORIZER_API_URL", "COLORIZER_API_KEY", "COLORIZER_MODEL_PATH",
-           "COLORIZER_TIMEOUT", "MAX_UPLOAD_MB", "MAX_PIXELS", "RESULT_TTL_S", "RESULT_STORE_MB")
+           "COLORIZER_TIMEOUT", "MAX_UPLOAD_MB", "MAX_PIXELS")
 
 
 def photo_bytes(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", mode: str = "RGB") -> bytes:
