@@ -546,7 +546,7 @@ function setupSite(form) {
         link.download = result.name;
         link.setAttribute("aria-label", "Download " + result.name);
         link.hidden = false;
-        open.setAttribute("aria-label", "Adjust the colours of " + item.file.name);
+        open.setAttribute("aria-label", "Adjust colours of " + item.file.name);
         open.hidden = false;
         open.onclick = function () {
           current.hints = [];
