@@ -325,6 +325,7 @@ def test_several_pictures_at_once(site, page, tmp_path):
     states = [tiles.nth(i).get_attribute("data-state") for i in range(4)]
     assert states == ["done", "error", "done", "done"]
     assert "not an image" in tiles.nth(1).locator(".tile-status").inner_text()
+    assert not tiles.nth(1).locator(".tile-download").is_visible() and tiles.nth(0).locator(".tile-download").is_visible()
     assert "3 colorized, 1 failed" in page.locator("#batch-status").inner_text()
     check_accessibility(page, "batch")
     shoot(page, "batch")
