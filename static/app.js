@@ -136,7 +136,8 @@ function setupSite(form) {
   var error = $("client-error"), slider = $("vividness"), samples = document.querySelector(".samples");
   var previewUrl = null;
   // The picture on the result view: its file (kept to re-tune without choosing it again), its hints.
-  var current = {file: null, url: null, name: "", hints: [], request: null, back: null};
+  // back/onResult: set when the picture came from a batch (go back to it; keep its tile up to date).
+  var current = {file: null, url: null, name: "", hints: [], request: null, back: null, onResult: null};
   var batch = {items: [], request: null, stopped: false};
   var nextHintId = 1, retuneTimer = null;
 
@@ -285,9 +286,10 @@ function setupSite(form) {
       " · nothing is kept on the server: download the PNG before you leave.";
   }
 
-  function showResult(file, result, vividness, back) {
+  function showResult(file, result, vividness, back, onResult) {
     current.file = file;
     current.back = back || null;
+    current.onResult = onResult || null;
     $("another").textContent = back ? "Back to all pictures" : "Colorize another";
     $("tune-vividness").value = vividness;
     $("tune-vividness-value").textContent = Number(vividness).toFixed(1);
@@ -327,6 +329,7 @@ function setupSite(form) {
         current.request = null;
         $("result").removeAttribute("aria-busy");
         setResult(result);
+        if (current.onResult) { current.onResult(result, Number($("tune-vividness").value)); }
         $("retune-status").textContent = "Updated in " + ((performance.now() - started) / 1000).toFixed(1) + " s.";
       },
       error: function (message) {
@@ -537,20 +540,15 @@ function setupSite(form) {
       upload: function (p) { tileStatus(item, "Uploading… " + p + " %", p); },
       working: function () { tileStatus(item, "Colorizing…", null); },
       done: function (result) {
-        item.result = result;
-        item.url = URL.createObjectURL(result.blob);
-        item.tile.querySelector("img").src = item.url;
-        item.tile.querySelector("img").alt = item.file.name + ", colorized";
-        var link = item.tile.querySelector(".tile-download"), open = item.tile.querySelector(".tile-open");
-        link.href = item.url;
-        link.download = result.name;
-        link.setAttribute("aria-label", "Download " + result.name);
-        link.hidden = false;
+        var open = item.tile.querySelector(".tile-open");
+        tileResult(item, result);
         open.setAttribute("aria-label", "Adjust colours of " + item.file.name);
         open.hidden = false;
         open.onclick = function () {
           current.hints = [];
-          showResult(item.file, result, item.vividness, function () { view("batch"); open.focus(); });
+          // Re-tuned there, the tile (and so "Download all") gets the new result too.
+          showResult(item.file, item.result, item.vividness, function () { view("batch"); open.focus(); },
+                     function (retuned, vividness) { item.vividness = vividness; tileResult(item, retuned); });
         };
         tileStatus(item, "Done", 100, "done");
         runBatch(index + 1);
@@ -560,6 +558,19 @@ function setupSite(form) {
         runBatch(index + 1);
       },
     });
+  }
+
+  function tileResult(item, result) {
+    var link = item.tile.querySelector(".tile-download"), img = item.tile.querySelector("img");
+    if (item.url) { URL.revokeObjectURL(item.url); }
+    item.result = result;
+    item.url = URL.createObjectURL(result.blob);
+    img.src = item.url;
+    img.alt = item.file.name + ", colorized";
+    link.href = item.url;
+    link.download = result.name;
+    link.setAttribute("aria-label", "Download " + result.name);
+    link.hidden = false;
   }
 
   $("batch-stop").addEventListener("click", function () {

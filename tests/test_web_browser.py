@@ -242,7 +242,10 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
         visible = page.evaluate("""() => {
             const el = document.activeElement;
             const ring = e => { const s = getComputedStyle(e); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; };
-            return ring(el) || (el.id === "image" && ring(document.getElementById("drop")));
+            const seen = getComputedStyle(el).opacity !== "0";
+            // Two controls are drawn by their container: the file input (the drop zone) and the compare slider.
+            return (ring(el) && seen) || (el.id === "image" && ring(document.getElementById("drop")))
+                || (el.id === "compare-range" && ring(document.getElementById("compare-frame")));
         }""")
         assert visible, page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
         if page.evaluate("(s) => document.activeElement.matches(s)", selector):
@@ -270,6 +273,10 @@ def test_keyboard_only_from_upload_to_download(site, page, upload, tmp_path):
     tab_to(page, "#download")
     name, saved = save_download(page, tmp_path, lambda: page.keyboard.press("Enter"))
     assert name.endswith("-colorized.png") and Image.open(saved).size == (1200, 750)
+    tab_to(page, "#compare-range")
+    page.keyboard.press("Home")
+    assert page.locator("#compare-range").input_value() == "0"
+    shoot(page, "keyboard-compare")
 
 
 def test_cancel_during_upload(site, page, upload):
@@ -340,11 +347,16 @@ def test_several_pictures_at_once(site, page, tmp_path):
         sizes = [Image.open(io.BytesIO(z.read(n))).size for n in z.namelist()]
     assert sizes == [(400, 300), (300, 400), (500, 250)]
 
-    tiles.nth(3).locator(".tile-open").click()  # adjust one of them, then back to the gallery
+    tiles.nth(3).locator(".tile-open").click()  # adjust one of them: grey, then back to the gallery
     page.wait_for_function(f"() => {RESULT_SHOWN}")
     assert page.locator("#another").inner_text() == "Back to all pictures"
+    retuned(page, lambda: page.locator("#tune-vividness").fill("0"))
     page.click("#another")
     assert page.locator("#gallery").is_visible()
+    _, archive = save_download(page, tmp_path, lambda: page.click("#zip"))
+    with zipfile.ZipFile(archive) as z:
+        assert chroma(Image.open(io.BytesIO(z.read("photo_2-colorized.png")))) < 0.5  # the re-tuned one
+        assert chroma(Image.open(io.BytesIO(z.read("photo_0-colorized.png")))) > 0.5
 
 
 def test_samples_colorize_in_one_click(site, page):
