@@ -414,6 +414,16 @@ def test_errors_are_shown_on_the_form(site, page, tmp_path):
     check_accessibility(page, "404 page")
 
 
+def test_server_rendered_result_page_is_accessible(site, page):
+    """The page without JavaScript's result (form.submit() skips the script's submit handler)."""
+    page.goto(site)
+    with page.expect_navigation():
+        page.evaluate("() => document.querySelector('form.sample').submit()")
+    assert page.locator("h1").inner_text() == "Your picture in colour"
+    assert page.locator("#download").get_attribute("href").startswith("data:image/png;base64,")
+    check_accessibility(page, "server-rendered result")
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_without_javascript_the_form_still_works(site, browser, upload, tmp_path, viewport):
     page = new_tab(browser, viewport, java_script_enabled=False)

@@ -12,7 +12,7 @@ from PIL import Image
 from colorizer.hints import MAX_HINTS
 from colorizer.lab import rgb_to_lab
 from tests.conftest import photo_bytes
-from tests.test_web_backends import API_KEY, fake_api  # noqa: F401  (a fixture: a real HTTP server)
+from tests.test_web_backends import API_KEY, FakeApi
 
 RED = {"x": 600, "y": 450, "color": "#e01010"}
 
@@ -66,10 +66,13 @@ def test_the_form_takes_hints_too(web_client):
     assert bad.status_code == 400 and "hints must be a JSON list" in bad.text
 
 
-def test_hints_reach_the_lambda_api_in_its_coordinates(make_web_app, fake_api):
-    api = fake_api("ok")
-    client = make_web_app(COLORIZER_API_URL=api.url, COLORIZER_API_KEY=API_KEY, COLORIZER_TIMEOUT=5).test_client()
-    response = post(client, gray_photo((2000, 1500)), hints=json.dumps([{"x": 1999, "y": 0, "color": "#00AA00"}]))
+def test_hints_reach_the_lambda_api_in_its_coordinates(make_web_app):
+    api = FakeApi("ok")  # a real HTTP server
+    try:
+        client = make_web_app(COLORIZER_API_URL=api.url, COLORIZER_API_KEY=API_KEY, COLORIZER_TIMEOUT=5).test_client()
+        response = post(client, gray_photo((2000, 1500)), hints=json.dumps([{"x": 1999, "y": 0, "color": "#00AA00"}]))
+    finally:
+        api.close()
     assert response.status_code == 200 and response.headers["X-Colorizer-Backend"] == "lambda"
     sent = Image.open(io.BytesIO(api.seen[0]["body"]))
     assert sent.size == (1154, 866)  # the <= 1 MP copy

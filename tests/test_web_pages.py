@@ -9,7 +9,6 @@ import tempfile
 import numpy as np
 import pytest
 from PIL import Image
-from werkzeug.http import parse_options_header
 
 from tests.conftest import chroma, crafted_png_header, noise_png, pcx_image, photo_bytes, truncated_jpeg
 
