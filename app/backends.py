@@ -84,17 +84,16 @@ class LambdaBackend:
 
     def _post(self, png: bytes, vividness: float, hints: list[Hint]) -> bytes:
         headers = {"Content-Type": "image/png", "Accept": "image/png"}
+        params = {"vividness": f"{vividness:g}"}
+        if hints:
+            params["hints"] = json.dumps([hint.to_json() for hint in hints], separators=(",", ":"))
         if self.api_key:
             headers["x-api-key"] = self.api_key
         with requests.Session() as session:
             session.mount("http://", HTTPAdapter(max_retries=self.retry))
             session.mount("https://", HTTPAdapter(max_retries=self.retry))
             try:
-                params = {"vividness": f"{vividness:g}"}
-                if hints:
-                    params["hints"] = json.dumps([hint.to_json() for hint in hints], separators=(",", ":"))
-                response = session.post(self.url, data=png, params=params,
-                                        headers=headers, timeout=self.timeout)
+                response = session.post(self.url, data=png, params=params, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 raise BackendError(f"the API could not be reached: {exc}") from exc
         if response.status_code != 200:

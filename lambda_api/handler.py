@@ -112,8 +112,7 @@ def _colorize(request: Request, fields: dict) -> dict:
     check_inside(hints, *image.size)
     # Shrinking before colorizing gives the same result (the model sees its working size either way) for less work.
     shrunk = fit_within(image, max_side=max_side, max_pixels=png_pixel_budget(image))
-    hints = scale_hints(hints, image.size, shrunk.size) if shrunk.size != image.size else hints
-    image = shrunk
+    hints, image = scale_hints(hints, image.size, shrunk.size), shrunk
     png = to_png(COLORIZER.colorize(image, vividness, hints))
     fields.update(width=image.width, height=image.height, out_bytes=len(png), hints=len(hints))
     return png_response(png)
