@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from app.api import MAX_BATCH_FILES
 from app.backends import grayscale
 from app.errors import RequestError
+from app.responses import png_response
 from app.security import check_csrf
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.engine import MAX_VIVIDNESS
@@ -28,6 +29,9 @@ from colorizer.imageio import fit_within, open_image, to_png
 bp = Blueprint("pages", __name__)
 
 PREVIEW_SIDE = 1280  # the page shows both images at most this big; the download is full size
+# A result PNG up to this size travels inside the page as a data: URL (+33 % base64, copied while
+# rendering); a bigger one is sent as the download itself, so a 512 MB dyno is not flooded.
+INLINE_PNG_BYTES = 8 * 1024 * 1024
 
 
 @bp.app_context_processor
@@ -51,19 +55,22 @@ def colorize_again() -> Response:
 
 
 @bp.post("/colorize")
-def colorize() -> tuple[str, dict]:
-    """The form without JavaScript: the result page carries the result itself."""
+def colorize() -> tuple[str, dict] | Response:
+    """The form without JavaScript: the result page carries the result itself (a big one: the PNG alone)."""
     check_csrf()
     image, filename = _sample() if request.form.get("sample") else uploaded_image()
     amount = vividness()
     result = current_app.extensions["backends"].colorize(image, amount, hints())
+    png = to_png(result.image)
+    if len(png) > INLINE_PNG_BYTES:  # the browser saves it and stays on the form
+        return png_response(png, download_name(filename), result.backend, attachment=True)
     gray = grayscale(fit_within(image, max_side=PREVIEW_SIDE))
     colour = fit_within(result.image, max_side=PREVIEW_SIDE)
     page = render_template(
         "result.html", gray=_data_uri(gray), colour=_data_uri(colour), width=image.width,
         height=image.height, preview_width=colour.width, preview_height=colour.height,
         backend=result.backend, vividness=amount, filename=download_name(filename),
-        download_url="data:image/png;base64," + base64.b64encode(to_png(result.image)).decode("ascii"),
+        download_url="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
     )
     return page, {"X-Colorizer-Backend": result.backend, "Cache-Control": "no-store"}
 

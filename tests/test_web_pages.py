@@ -88,6 +88,14 @@ def test_preview_is_downscaled_but_download_is_full_resolution(visitor):
     assert result.size == (2000, 1500) and chroma(result) > 0.5
 
 
+def test_a_result_too_big_for_the_page_is_sent_as_the_download(visitor, monkeypatch):
+    monkeypatch.setattr("app.pages.INLINE_PNG_BYTES", 10_000)
+    response = visitor.colorize(photo_bytes((400, 300)), filename="big.jpg")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["Content-Disposition"] == "attachment; filename=big-colorized.png"
+    assert Image.open(io.BytesIO(response.data)).size == (400, 300)
+
+
 @pytest.mark.parametrize("client_name, expected", [
     ("../../etc/passwd.png", "passwd-colorized.png"),
     ("/var/www/static/app.js.png", "app.js-colorized.png"),
