@@ -134,7 +134,7 @@ function setupSite(form) {
   var maxFiles = Number(form.dataset.maxFiles), maxHints = Number(form.dataset.maxHints);
   var input = $("image"), drop = $("drop"), preview = $("preview"), info = $("file-info");
   var error = $("client-error"), slider = $("vividness"), samples = document.querySelector(".samples");
-  var previewUrl = null;
+  var previewUrl = null, homeTitle = document.title;
   // The picture on the result view: its file (kept to re-tune without choosing it again), its hints.
   // back/onResult: set when the picture came from a batch (go back to it; keep its tile up to date).
   var current = {file: null, url: null, name: "", hints: [], request: null, back: null, onResult: null};
@@ -212,6 +212,8 @@ function setupSite(form) {
     show($("result"), name === "result");
     show($("compare"), name === "result");
     show($("batch"), name === "batch");
+    document.title = {form: homeTitle, progress: "Colorizing… — Colorize", batch: "Your pictures — Colorize",
+                      result: "Colorized: " + current.name + " — Colorize"}[name];
     window.scrollTo(0, 0);
   }
 

@@ -147,6 +147,7 @@ def test_upload_progress_result_and_download(site, page, upload, tmp_path):
     assert page.posts == [f"{site}/api/colorize"]
     assert page.evaluate("document.getElementById('colour').src").startswith("blob:")
     assert page.evaluate("document.activeElement.id") == "result-title"
+    assert page.title() == "Colorized: Grandpa_s_boats-colorized.png — Colorize"
     assert page.locator("#tune-vividness").input_value() == "1.4"
     gray, colour = page.locator("#gray").bounding_box(), page.locator("#colour").bounding_box()
     assert gray["width"] == pytest.approx(colour["width"], abs=1) and gray["y"] == pytest.approx(colour["y"], abs=1)
