@@ -442,3 +442,20 @@ def test_without_javascript_the_form_still_works(site, browser, upload, tmp_path
         page.locator(".sample-button").first.click()
     assert page.locator("#download").get_attribute("download") == "evening-glow-colorized.png"
     page.context.close()
+
+
+def test_at_most_20_pictures_go_at_once(site, browser, tmp_path):
+    page = new_tab(browser, "desktop")
+    files = []
+    for i in range(21):
+        files.append(tmp_path / f"tiny {i:02d}.png")
+        files[-1].write_bytes(photo_bytes((48 + i, 32), "PNG", "L"))
+    page.goto(site)
+    page.set_input_files("#image", files)
+    assert "up to 20 go at once" in page.locator("#client-error").inner_text()
+    page.click("#submit")
+    page.wait_for_function("() => document.getElementById('batch-status').textContent.startsWith('Finished')")
+    assert page.locator(".tile").count() == 20 and page.locator('.tile[data-state="done"]').count() == 20
+    assert page.locator(".tile-name").last.inner_text() == "tiny 19.png"
+    page.context.close()
+    assert page.errors == []
