@@ -231,8 +231,13 @@ function setupSite(form) {
     sampleForm.addEventListener("submit", function (e) {
       var button = sampleForm.querySelector("button"), name = sampleForm.querySelector("[name=sample]").value;
       e.preventDefault();
-      fetch(button.dataset.src).then(function (r) { return r.blob(); }).then(function (blob) {
+      fetch(button.dataset.src).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.blob();
+      }).then(function (blob) {
         startSingle(new File([blob], name + ".jpg", {type: blob.type || "image/jpeg"}));
+      }).catch(function () {
+        complain("The sample could not be loaded. Please check the connection and try again.");
       });
     });
   });
