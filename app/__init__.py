@@ -1,8 +1,9 @@
-"""The colorizer website (Flask): upload page, result page, JSON API.
+"""The colorizer website (Flask): one page (upload, result, batch) and the JSON API it uses.
 
 create_app() reads the settings from the environment (and from .env for local
 runs), loads the ONNX model once for this process and registers the two
 blueprints. gunicorn calls it once per worker: `gunicorn 'app:create_app()'`.
+Nothing is kept between requests, so any number of workers and dynos serve alike.
 """
 from __future__ import annotations
 
@@ -16,12 +17,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, budget, errors, pages, security, settings
 from app.backends import Backends, CircuitBreaker, LambdaBackend, load_model
-from app.store import ResultStore
+from app.samples import load_samples
 from app.uploads import InMemoryRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOTENV = ROOT / ".env"  # local settings; Heroku and heroku local set the environment themselves
-SAMPLE_SUFFIXES = {".jpg", ".png"}
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -44,10 +44,7 @@ def create_app(config: Mapping | None = None) -> Flask:
                                app.config["COLORIZER_TIMEOUT"])
     breaker = CircuitBreaker(app.config["API_BREAKER_FAILURES"], app.config["API_BREAKER_COOLDOWN_S"])
     app.extensions["backends"] = Backends(model, remote, breaker)
-    app.extensions["results"] = ResultStore(app.config["RESULT_TTL_S"],
-                                            int(app.config["RESULT_STORE_MB"] * settings.MB))
-    app.extensions["samples"] = {p.stem: p for p in sorted((ROOT / "static" / "samples").iterdir())
-                                 if p.suffix in SAMPLE_SUFFIXES}
+    app.extensions["samples"] = load_samples(ROOT / "static" / "samples")
 
     budget.init_app(app)
     security.init_app(app)

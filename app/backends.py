@@ -12,6 +12,7 @@ the local model for a while, then lets one request probe the API again.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from colorizer.engine import Colorizer, apply_ab
 from colorizer.errors import ImageError
+from colorizer.hints import Hint, check_inside, scale_hints
 from colorizer.imageio import fit_within, open_image, to_png
 from colorizer.lab import rgb_to_lab
 from colorizer.png import png_length
@@ -82,10 +84,13 @@ class LambdaBackend:
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=0, pool_maxsize=8))
 
-    def colorize(self, image: Image.Image, vividness: float) -> Image.Image:
-        """Colour from the API on the full-resolution `image`; raises BackendError."""
+    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Image.Image:
+        """Colour from the API on the full-resolution `image`; raises BackendError.
+
+        The hints, in `image`'s pixel coordinates, are moved to the small copy's.
+        """
         small = grayscale(fit_within(image, max_pixels=API_MAX_PIXELS)).convert("L")
-        body = self.fetch(to_png(small), vividness)
+        body = self.fetch(to_png(small), vividness, scale_hints(list(hints), image.size, small.size))
         end = png_length(body)
         if end is None or end != len(body):
             raise BackendError(f"the API answered {len(body)} bytes that are not exactly one PNG")
@@ -97,25 +102,29 @@ class LambdaBackend:
             raise BackendError(f"the API answered {colour.size} for a {small.size} request")
         return apply_ab(image, rgb_to_lab(np.asarray(colour))[..., 1:], in_place=True)
 
-    def fetch(self, png: bytes, vividness: float) -> bytes:
-        """POST `png`, return the 200 body; everything within timeout_s from now. Raises BackendError."""
+    def fetch(self, png: bytes, vividness: float, hints: list[Hint] = ()) -> bytes:
+        """POST `png` (and the hints, in its pixels), return the 200 body; everything within timeout_s
+        from now. Raises BackendError."""
         deadline = self.clock() + self.timeout_s
         for attempt in range(ATTEMPTS):
             try:
-                return self._attempt(png, vividness, deadline)
+                return self._attempt(png, vividness, hints, deadline)
             except _Retryable as exc:
                 if attempt + 1 == ATTEMPTS or self.clock() >= deadline:
                     raise BackendError(str(exc)) from exc
         raise AssertionError("unreachable")
 
-    def _attempt(self, png: bytes, vividness: float, deadline: float) -> bytes:
+    def _attempt(self, png: bytes, vividness: float, hints: list[Hint], deadline: float) -> bytes:
         # identity: the byte cap and the PNG check apply to the bytes as sent, never to a decompressed stream
         headers = {"Content-Type": "image/png", "Accept": "image/png", "Accept-Encoding": "identity"}
         if self.api_key:
             headers["x-api-key"] = self.api_key
+        params = {"vividness": f"{vividness:g}"}
+        if hints:
+            params["hints"] = json.dumps([hint.to_json() for hint in hints], separators=(",", ":"))
         left = deadline - self.clock()
         try:
-            response = self.session.post(self.url, data=png, params={"vividness": f"{vividness:g}"},
+            response = self.session.post(self.url, data=png, params=params,
                                          headers=headers, stream=True, allow_redirects=False,
                                          timeout=(min(CONNECT_TIMEOUT_S, left), left))
         except requests.ConnectionError as exc:  # refused, reset, or no connection within the connect timeout
@@ -230,15 +239,17 @@ class Backends:
             return {"backend": "local"}
         return {"backend": self.remote.name, "api": self.breaker.describe()}
 
-    def colorize(self, image: Image.Image, vividness: float) -> Colorized:
+    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Colorized:
         """Colorize `image` at full resolution; never fails because of the API.
 
         An RGB or RGBA `image` is colorized in place (it becomes the result's pixels): a 50 MP upload
         then needs one full-size image in memory, not two. Its lightness is unchanged.
+        Raises HintError (a 400, never a fallback) for a hint outside the picture.
         """
+        check_inside(list(hints), *image.size)
         if self.remote and self.breaker.allow():
             try:
-                result = Colorized(self.remote.colorize(image, vividness), self.remote.name)
+                result = Colorized(self.remote.colorize(image, vividness, hints), self.remote.name)
             except BackendError as exc:
                 self.breaker.failed()
                 log.warning("colorization API failed, using the local model: %s", exc)
@@ -248,4 +259,4 @@ class Backends:
             else:
                 self.breaker.succeeded()
                 return result
-        return Colorized(self.model.colorize(image, vividness, in_place=True), "local")
+        return Colorized(self.model.colorize(image, vividness, hints, in_place=True), "local")

@@ -1,23 +1,37 @@
-"""The website: the upload page, the result page and the result download."""
+"""The website: one page that uploads, shows, re-tunes and downloads results.
+
+With JavaScript (everyone, nearly) the page posts each picture to
+/api/colorize and shows and downloads the answer as a blob URL: nothing is
+held on the server between requests. Without JavaScript the form posts to
+/colorize, whose answer is the result page itself, carrying the
+full-resolution PNG as a data: URL download; GET /colorize (a reload that
+dropped the POST, a bookmark) goes back to the upload page.
+"""
 from __future__ import annotations
 
 import base64
 import io
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from PIL import Image
+from werkzeug.wrappers import Response
 
+from app.api import MAX_BATCH_FILES
 from app.backends import grayscale
 from app.errors import RequestError
 from app.responses import png_response
 from app.security import check_csrf
-from app.store import ResultTooLarge
-from app.uploads import download_name, uploaded_image, vividness
+from app.uploads import download_name, hints, uploaded_image, vividness
+from colorizer.engine import MAX_VIVIDNESS
+from colorizer.hints import MAX_HINTS
 from colorizer.imageio import fit_within, open_image, to_png
 
 bp = Blueprint("pages", __name__)
 
 PREVIEW_SIDE = 1280  # the page shows both images at most this big; the download is full size
+# A result PNG up to this size travels inside the page as a data: URL (+33 % base64, copied while
+# rendering); a bigger one is sent as the download itself, so a 512 MB dyno is not flooded.
+INLINE_PNG_BYTES = 8 * 1024 * 1024
 
 
 @bp.app_context_processor
@@ -25,7 +39,8 @@ def page_context() -> dict:
     """What every page (error pages too) shows: the limits and the samples."""
     config = current_app.config
     return {"max_mb": config["MAX_UPLOAD_MB"], "max_bytes": config["MAX_CONTENT_LENGTH"],
-            "max_megapixels": config["MAX_PIXELS"] / 1e6, "samples": current_app.extensions["samples"]}
+            "max_megapixels": config["MAX_PIXELS"] / 1e6, "samples": current_app.extensions["samples"],
+            "max_files": MAX_BATCH_FILES, "max_hints": MAX_HINTS, "max_vividness": MAX_VIVIDNESS}
 
 
 @bp.get("/")
@@ -33,44 +48,39 @@ def index() -> str:
     return render_template("index.html")
 
 
+@bp.get("/colorize")
+def colorize_again() -> Response:
+    """Nothing to show without the upload: back to the form (the result was never stored)."""
+    return redirect(url_for("pages.index"), code=303)
+
+
 @bp.post("/colorize")
-def colorize() -> tuple[str, dict]:
+def colorize() -> tuple[str, dict] | Response:
+    """The form without JavaScript: the result page carries the result itself (a big one: the PNG alone)."""
     check_csrf()
     image, filename = _sample() if request.form.get("sample") else uploaded_image()
     amount = vividness()
-    result = current_app.extensions["backends"].colorize(image, amount)
-    name = download_name(filename)
-    try:
-        token = current_app.extensions["results"].put(to_png(result.image), name, result.backend)
-    except ResultTooLarge:
-        raise RequestError("The colorized image is too large to keep for download; try a smaller one.",
-                           code="too_large", status=413) from None
+    result = current_app.extensions["backends"].colorize(image, amount, hints())
+    png = to_png(result.image)
+    if len(png) > INLINE_PNG_BYTES:  # the browser saves it and stays on the form
+        return png_response(png, download_name(filename), result.backend, attachment=True)
     gray = grayscale(fit_within(image, max_side=PREVIEW_SIDE))
     colour = fit_within(result.image, max_side=PREVIEW_SIDE)
     page = render_template(
         "result.html", gray=_data_uri(gray), colour=_data_uri(colour), width=image.width,
-        height=image.height, backend=result.backend, vividness=amount, filename=name,
-        download_url=url_for("pages.download", token=token),
-        minutes=round(current_app.config["RESULT_TTL_S"] / 60),
+        height=image.height, preview_width=colour.width, preview_height=colour.height,
+        backend=result.backend, vividness=amount, filename=download_name(filename),
+        download_url="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
     )
     return page, {"X-Colorizer-Backend": result.backend, "Cache-Control": "no-store"}
 
 
-@bp.get("/result/<token>/download")
-def download(token: str) -> Response:
-    result = current_app.extensions["results"].get(token)
-    if result is None:
-        raise RequestError("That result has expired (results are kept in memory for a few minutes, "
-                           "never on disk). Please colorize the image again.", code="expired", status=404)
-    return png_response(result.png, result.filename, result.backend, attachment=True)
-
-
 def _sample() -> tuple[Image.Image, str]:
     """One of the shipped samples, picked by name from a fixed list (never a client path)."""
-    path = current_app.extensions["samples"].get(request.form["sample"])
-    if path is None:
+    sample = current_app.extensions["samples"].get(request.form["sample"])
+    if sample is None:
         raise RequestError("There is no such sample.", code="no_sample")
-    return open_image(path), path.name
+    return open_image(sample.path), sample.path.name
 
 
 def _data_uri(image: Image.Image) -> str:

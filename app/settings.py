@@ -31,8 +31,6 @@ def from_env(environ: Mapping[str, str] = os.environ) -> dict:
         "COLORIZER_MODEL_PATH": Path(environ.get("COLORIZER_MODEL_PATH") or default_model_path()),
         "MAX_UPLOAD_MB": _number(environ, "MAX_UPLOAD_MB", 10.0),
         "MAX_PIXELS": int(_number(environ, "MAX_PIXELS", DEFAULT_MAX_PIXELS)),
-        "RESULT_TTL_S": _number(environ, "RESULT_TTL_S", 600.0),
-        "RESULT_STORE_MB": _number(environ, "RESULT_STORE_MB", 256.0),
         "PIXEL_BUDGET": int(_number(environ, "PIXEL_BUDGET", DEFAULT_MAX_PIXELS)),
         "BUDGET_WAIT_S": _number(environ, "BUDGET_WAIT_S", 5.0),
         "API_BREAKER_FAILURES": int(_number(environ, "API_BREAKER_FAILURES", 3)),

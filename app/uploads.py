@@ -1,4 +1,4 @@
-"""Turn a multipart request into what the colorizer needs: an image, a vividness, a name.
+"""Turn a multipart request into what the colorizer needs: an image, a vividness, hints, a name.
 
 Shared by the upload form and the JSON API so both accept exactly the same
 input. Uploads are parsed in memory (see InMemoryRequest); the client's file
@@ -15,6 +15,7 @@ from PIL import Image
 
 from app.budget import current_budget
 from colorizer.errors import MissingImage, parse_vividness
+from colorizer.hints import Hint, parse_hints
 from colorizer.imageio import open_image
 
 DEFAULT_STEM = "image"
@@ -58,6 +59,14 @@ def client_filename(disposition: str, parsed: str) -> str:
 def vividness() -> float:
     """The optional `vividness` field: 0 (grey) .. 2 (twice the model's colour), default 1."""
     return parse_vividness(request.form.get("vividness"))
+
+
+def hints() -> list[Hint]:
+    """The optional `hints` field: JSON [{"x", "y", "color": "#rrggbb"}, ...] in the upload's pixels.
+
+    Raises HintError (400, bad_hints) when malformed; the backend checks that they lie on the picture.
+    """
+    return parse_hints(request.form.get("hints", "").strip())
 
 
 def download_name(client_filename: str) -> str:

@@ -39,6 +39,7 @@ SPREAD = 0.4
 PIN = 4.0  # weight holding a hint pixel at its colour
 HINT_RADIUS = 2  # hint pixels: a (2r+1)^2 square on the working grid
 CG_ITERATIONS = 300
+COARSEST = 16  # the cascade's smallest grid side
 CG_TOLERANCE = 1e-3
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -115,6 +116,13 @@ def check_inside(hints: list[Hint], width: int, height: int) -> None:
             raise HintError(f"hint ({hint.x}, {hint.y}) lies outside the {width}x{height} picture")
 
 
+def scale_hints(hints: list[Hint], size: tuple[int, int], new_size: tuple[int, int]) -> list[Hint]:
+    """Hints on a size (w, h) picture moved to the same points of a resized new_size copy of it."""
+    (width, height), (new_width, new_height) = size, new_size
+    return [Hint(min(int((h.x + 0.5) * new_width / width), new_width - 1),
+                 min(int((h.y + 0.5) * new_height / height), new_height - 1), h.color) for h in hints]
+
+
 def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], scale: tuple[float, float]) -> np.ndarray:
     """The model's colour `ab` (h, w, 2) on a grid whose L* is `lightness` (h, w), corrected by `hints`.
 
@@ -141,9 +149,20 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
     """Solve the edge-aware screened system above for corrections u (h, w, 2).
 
     lightness: L* (h, w); target: corrections wanted at pinned pixels (h, w, 2);
-    pinned: weight per pixel, 0 where free.
+    pinned: weight per pixel, 0 where free. CG starts from the solution on a
+    grid half the size (recursively, a cascade): plain CG needs hundreds of
+    iterations to carry a correction across a large even region, the cascade
+    a few dozen at each level.
     """
     lightness = np.asarray(lightness, np.float32)
+    start = None
+    if min(lightness.shape) >= 2 * COARSEST:
+        coarse_pinned = _halve(pinned)
+        coarse_target = _halve(target * pinned[..., None]) / np.maximum(coarse_pinned, 1e-12)[..., None]
+        coarse = propagate(_halve(lightness), coarse_target, coarse_pinned)
+        start = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)
+        start = np.pad(start, ((0, lightness.shape[0] - start.shape[0]), (0, lightness.shape[1] - start.shape[1]),
+                               (0, 0)), mode="edge")
     # Neighbour weights between each pixel and the one to its right / below it.
     w_right = np.exp(-np.square(np.diff(lightness, axis=1)) / (2 * SIGMA_L**2))[..., None]
     w_down = np.exp(-np.square(np.diff(lightness, axis=0)) / (2 * SIGMA_L**2))[..., None]
@@ -163,13 +182,22 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
         return out
 
     rhs = (pinned[..., None] * target).astype(np.float32)
-    return _conjugate_gradients(matvec, rhs, 1.0 / diagonal)
+    return _conjugate_gradients(matvec, rhs, 1.0 / diagonal, start)
 
 
-def _conjugate_gradients(matvec, rhs: np.ndarray, inverse_diagonal: np.ndarray) -> np.ndarray:
-    """Jacobi-preconditioned CG for A x = rhs, both channels at once (A is the same for a* and b*)."""
-    x = np.zeros_like(rhs)
-    residual = rhs.copy()
+def _halve(x: np.ndarray) -> np.ndarray:
+    """2x2 means (odd last rows and columns dropped): the next coarser grid of a cascade."""
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    x = x[:h, :w]
+    return 0.25 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2])
+
+
+def _conjugate_gradients(matvec, rhs: np.ndarray, inverse_diagonal: np.ndarray,
+                         start: np.ndarray | None = None) -> np.ndarray:
+    """Jacobi-preconditioned CG for A x = rhs from `start` (default 0), both channels at once
+    (A is the same for a* and b*)."""
+    x = np.zeros_like(rhs) if start is None else start.astype(np.float32)
+    residual = rhs - matvec(x) if start is not None else rhs.copy()
     z = inverse_diagonal * residual
     direction = z.copy()
     rz = np.sum(residual * z, axis=(0, 1))

@@ -23,6 +23,7 @@ from PIL import Image
 
 from colorizer.engine import Colorizer
 from colorizer.errors import BadParameter, ColorizerError, parse_vividness
+from colorizer.hints import Hint, check_inside, parse_hints, scale_hints
 from colorizer.imageio import fit_within, open_image, to_png
 from lambda_api.events import Request, error_response, png_response
 from lambda_api.payload import image_bytes
@@ -97,7 +98,9 @@ def _colorize(request: Request, fields: dict) -> dict:
                              code="method_not_allowed", headers={"Allow": "POST"})
     _check_api_key(request.headers.get("x-api-key", ""))
     vividness, max_side = _query_params(request.query)
-    data = image_bytes(request.headers.get("content-type"), request.body)
+    content_type = request.headers.get("content-type")
+    data = image_bytes(content_type, request.body)
+    hints = _hints(request.query, content_type, request.body)
     fields["in_bytes"] = len(data)
     if len(data) > MAX_IMAGE_BYTES:
         raise ColorizerError(
@@ -106,10 +109,12 @@ def _colorize(request: Request, fields: dict) -> dict:
             "Send a smaller JPEG or downscale it first.", status=413, code="too_large",
         )
     image = open_image(data)
-    # Shrinking before colorizing gives the same result (the model sees 256x256 either way) for less work.
-    image = fit_within(image, max_side=max_side, max_pixels=png_pixel_budget(image))
-    png = to_png(COLORIZER.colorize(image, vividness))
-    fields.update(width=image.width, height=image.height, out_bytes=len(png))
+    check_inside(hints, *image.size)
+    # Shrinking before colorizing gives the same result (the model sees its working size either way) for less work.
+    shrunk = fit_within(image, max_side=max_side, max_pixels=png_pixel_budget(image))
+    hints, image = scale_hints(hints, image.size, shrunk.size), shrunk
+    png = to_png(COLORIZER.colorize(image, vividness, hints))
+    fields.update(width=image.width, height=image.height, out_bytes=len(png), hints=len(hints))
     return png_response(png)
 
 
@@ -132,6 +137,21 @@ def _query_params(query: dict[str, str]) -> tuple[float, int | None]:
     if max_side < 1:
         raise BadParameter("max_side must be a positive whole number of pixels.")
     return vividness, max_side
+
+
+def _hints(query: dict[str, str], content_type: str | None, body: bytes) -> list[Hint]:
+    """Colour hints from the query parameter `hints` or a JSON body's field `hints` (HintError if malformed).
+
+    Both hold a JSON list of {"x": int, "y": int, "color": "#rrggbb"} in the image's pixel coordinates.
+    """
+    if "hints" in query:
+        return parse_hints(query["hints"])
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime == "application/json" or mime.endswith("+json"):
+        document = json.loads(body)  # image_bytes() has already refused a body that is not JSON
+        if isinstance(document, dict) and document.get("hints") is not None:
+            return parse_hints(document["hints"])
+    return []
 
 
 def png_pixel_budget(image: Image.Image) -> int:

@@ -19,7 +19,7 @@ from tests.helpers import (  # noqa: F401 -- re-exported for test modules that s
 # --- website (tests/test_web_*.py) ---------------------------------------------------------
 WEB_ENV = ("SECRET_KEY", "DYNO", "COLORIZER_API_URL", "COLORIZER_API_KEY", "COLORIZER_MODEL_PATH", "PIXEL_BUDGET",
            "BUDGET_WAIT_S", "API_BREAKER_FAILURES", "API_BREAKER_COOLDOWN_S",
-           "COLORIZER_TIMEOUT", "MAX_UPLOAD_MB", "MAX_PIXELS", "RESULT_TTL_S", "RESULT_STORE_MB")
+           "COLORIZER_TIMEOUT", "MAX_UPLOAD_MB", "MAX_PIXELS")
 
 
 @pytest.fixture

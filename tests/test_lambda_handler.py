@@ -261,7 +261,7 @@ def test_wrong_method_is_405_with_allow_header(make_event, method):
 
 
 def test_unexpected_failure_is_a_500_without_stack_trace_but_logged(monkeypatch, logs):
-    def broken(image, vividness):
+    def broken(image, vividness, hints=()):
         raise RuntimeError("secret internal state")
 
     monkeypatch.setattr(handler.COLORIZER, "colorize", broken)

@@ -61,7 +61,7 @@ def test_every_compress_level(level):
 
 
 def test_compresses_a_photo_about_as_well_as_pillow():
-    with Image.open(ROOT / "static" / "samples" / "harbour-photo.jpg") as img:
+    with Image.open(ROOT / "static" / "samples" / "forest-path.jpg") as img:
         image = img.convert("RGB")
     pillow = io.BytesIO()
     image.save(pillow, format="PNG", compress_level=1)

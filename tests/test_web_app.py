@@ -13,7 +13,7 @@ def test_settings_come_from_the_environment(make_web_app, monkeypatch, tmp_path)
     model.write_bytes((settings.default_model_path()).read_bytes())
     for name, value in {"COLORIZER_API_URL": "http://api.example/colorize", "COLORIZER_API_KEY": "k3y",
                         "COLORIZER_TIMEOUT": "4.5", "MAX_UPLOAD_MB": "3", "COLORIZER_MODEL_PATH": str(model),
-                        "RESULT_TTL_S": "30", "RESULT_STORE_MB": "8", "MAX_PIXELS": "2000000"}.items():
+                        "MAX_PIXELS": "2000000"}.items():
         monkeypatch.setenv(name, value)
     app = create_app({"TESTING": True})
     config = app.config
@@ -23,7 +23,6 @@ def test_settings_come_from_the_environment(make_web_app, monkeypatch, tmp_path)
     assert config["MAX_PIXELS"] == 2_000_000
     assert app.extensions["backends"].model.path == model
     assert app.extensions["backends"].remote.timeout_s == 4.5
-    assert app.extensions["results"].ttl_s == 30 and app.extensions["results"].max_bytes == 8 * 1024 * 1024
 
 
 def test_defaults(web_app):

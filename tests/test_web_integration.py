@@ -2,7 +2,9 @@
 command, and the Lambda emulator, as real processes talking HTTP."""
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import re
 import signal
@@ -10,12 +12,15 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from PIL import Image
 
+from colorizer.lab import rgb_to_lab
 from tests.conftest import ROOT, chroma, photo_bytes
 
 STARTUP_S = 90  # generous: CI machines are slow and share their two cores
@@ -62,7 +67,7 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, method: str = "GET"
         try:
             requests.request(method, url, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy loading the model
             time.sleep(0.2)
     raise AssertionError(f"{url} did not come up in {STARTUP_S} s:\n{log.read_text()}")
 
@@ -135,15 +140,64 @@ def test_through_the_lambda_api_then_without_it(system):
     assert "using the local model" in system["web_log"].read_text()
 
 
+def form_colorize(browser: requests.Session, url: str, name: str, upload: bytes) -> requests.Response:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(url, timeout=10).text).group(1)
+    return browser.post(f"{url}/colorize", data={"csrf_token": token, "vividness": "1"},
+                        files={"image": (name, upload, "image/jpeg")}, timeout=60)
+
+
+def page_download(page: requests.Response) -> tuple[str, Image.Image]:
+    """The result page's download: (file name, the PNG carried in its data: URL)."""
+    match = re.search(r'id="download" href="data:image/png;base64,([^"]+)" download="([^"]+)"', page.text)
+    return match.group(2), Image.open(io.BytesIO(base64.b64decode(match.group(1))))
+
+
 def test_form_result_and_download_through_gunicorn(system):
     url = system["url"]
     with requests.Session() as browser:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(url, timeout=10).text).group(1)
-        page = browser.post(f"{url}/colorize", data={"csrf_token": token, "vividness": "1"},
-                            files={"image": ("Old photo.jpg", photo_bytes((800, 600)), "image/jpeg")}, timeout=60)
-        assert page.status_code == 200 and page.headers["X-Colorizer-Backend"] == "lambda"
-        link = re.search(r'id="download" href="([^"]+)"', page.text).group(1)
-        download = browser.get(url + link, timeout=10)
-    assert download.status_code == 200
-    assert download.headers["Content-Disposition"] == "attachment; filename=Old_photo-colorized.png"
-    assert Image.open(io.BytesIO(download.content)).size == (800, 600)
+        page = form_colorize(browser, url, "Old photo.jpg", photo_bytes((800, 600)))
+    assert page.status_code == 200 and page.headers["X-Colorizer-Backend"] == "lambda"
+    name, image = page_download(page)
+    assert name == "Old_photo-colorized.png" and image.size == (800, 600)
+
+
+def test_hints_travel_through_the_site_and_the_lambda_api(system):
+    upload = photo_bytes((1600, 1200), "JPEG", "L")
+    hints = json.dumps([{"x": 1200, "y": 900, "color": "#e01010"}])
+    response = requests.post(f"{system['url']}/api/colorize", data={"hints": hints},
+                             files={"image": ("photo.jpg", upload, "image/jpeg")}, timeout=60)
+    assert response.status_code == 200 and response.headers["X-Colorizer-Backend"] == "lambda"
+    result = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    assert rgb_to_lab(result)[900, 1200, 1] > 20  # red where the hint is
+    assert '"hints": 1' in system["api_log"].read_text()
+    bad = requests.post(f"{system['url']}/api/colorize", data={"hints": '[{"x": 1600, "y": 0, "color": "#ffffff"}]'},
+                        files={"image": ("photo.jpg", upload, "image/jpeg")}, timeout=60)
+    assert bad.status_code == 400 and bad.json()["error"] == "bad_hints"
+
+
+@pytest.mark.parametrize("system", [3], indirect=True)
+def test_three_workers_serve_every_result_without_affinity(system):
+    """Nothing is kept between requests: any worker serves any request, and every download works."""
+    url = system["url"]
+    deadline = time.monotonic() + STARTUP_S
+    while system["web_log"].read_text().count("colorizer site ready") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert system["web_log"].read_text().count("colorizer site ready") == 3
+    sizes = [(320 + 16 * i, 240 + 8 * i) for i in range(9)]
+
+    def one(i: int) -> tuple[int, tuple[int, int]]:
+        upload = photo_bytes(sizes[i])
+        with requests.Session() as browser:  # a new visitor each time: no affinity of any kind
+            if i % 3 == 0:  # the form without JavaScript: the result page carries the PNG
+                page = form_colorize(browser, url, f"photo {i}.jpg", upload)
+                assert page.status_code == 200, page.text[:300]
+                return i, page_download(page)[1].size
+            response = browser.post(f"{url}/api/colorize", files={"image": (f"p{i}.jpg", upload, "image/jpeg")},
+                                    timeout=60)  # what the page's script does
+            assert response.status_code == 200, response.text
+            return i, Image.open(io.BytesIO(response.content)).size
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = dict(pool.map(one, range(len(sizes))))
+    assert results == dict(enumerate(sizes))
+    assert "Traceback" not in system["web_log"].read_text()

@@ -1,6 +1,7 @@
-"""The website's pages: upload form, result page, download, and every error as a page."""
+"""The website's pages without JavaScript: upload form, result page carrying its download, every error as a page."""
 from __future__ import annotations
 
+import base64
 import io
 import re
 import tempfile
@@ -8,16 +9,21 @@ import tempfile
 import numpy as np
 import pytest
 from PIL import Image
-from werkzeug.http import parse_options_header
 
 from tests.conftest import chroma, crafted_png_header, noise_png, pcx_image, photo_bytes, truncated_jpeg
 
 
 def data_uri_image(html: str, element_id: str) -> Image.Image:
-    import base64
-
     src = re.search(rf'id="{element_id}" src="data:image/webp;base64,([^"]+)"', html).group(1)
     return Image.open(io.BytesIO(base64.b64decode(src)))
+
+
+def download(html: str) -> tuple[str, Image.Image]:
+    """The result page's download link: (its file name, the full-resolution PNG it carries)."""
+    match = re.search(r'id="download" href="data:image/png;base64,([^"]+)" download="([^"]+)"', html)
+    image = Image.open(io.BytesIO(base64.b64decode(match.group(1))))
+    assert image.format == "PNG"
+    return match.group(2), image
 
 
 class Visitor:
@@ -48,7 +54,7 @@ def test_upload_page_has_everything_a_visitor_needs(web_client):
     html = page.text
     assert 'enctype="multipart/form-data"' in html and 'type="file" name="image"' in html
     assert "JPEG, PNG, WebP" in html and "up to 10 MB and 50 megapixels" in html
-    assert 'type="range" name="vividness"' in html and 'id="busy"' in html
+    assert 'type="range" name="vividness"' in html and 'id="progress"' in html and "<h1>" in html
     assert 'name="csrf_token"' in html
     assert html.count('class="sample"') >= 3
     assert "<script src=\"/static/app.js\"" in html and "http" not in re.findall(r'src="([^"]+)"', html)[0]
@@ -73,19 +79,21 @@ def test_colorize_shows_grayscale_and_colour_side_by_side(visitor):
     assert "900 × 600 px" in page.text and "vividness 1.5" in page.text
 
 
-def test_preview_is_downscaled_but_download_is_full_resolution(visitor, web_client):
+def test_preview_is_downscaled_but_download_is_full_resolution(visitor):
     upload = photo_bytes((2000, 1500))
     page = visitor.colorize(upload, filename="holiday.photo.jpg")
     assert data_uri_image(page.text, "colour").size == (1280, 960)
-    url = re.search(r'id="download" href="([^"]+)" download="holiday.photo-colorized.png"', page.text).group(1)
-    download = web_client.get(url)
-    assert download.status_code == 200
-    assert download.mimetype == "image/png"
-    assert download.headers["Content-Disposition"] == "attachment; filename=holiday.photo-colorized.png"
-    assert download.headers["X-Colorizer-Backend"] == "local"
-    result = Image.open(io.BytesIO(download.data))
-    assert result.format == "PNG" and result.size == (2000, 1500)
-    assert chroma(result) > 0.5
+    name, result = download(page.text)
+    assert name == "holiday.photo-colorized.png"
+    assert result.size == (2000, 1500) and chroma(result) > 0.5
+
+
+def test_a_result_too_big_for_the_page_is_sent_as_the_download(visitor, monkeypatch):
+    monkeypatch.setattr("app.pages.INLINE_PNG_BYTES", 10_000)
+    response = visitor.colorize(photo_bytes((400, 300)), filename="big.jpg")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["Content-Disposition"] == "attachment; filename=big-colorized.png"
+    assert Image.open(io.BytesIO(response.data)).size == (400, 300)
 
 
 @pytest.mark.parametrize("client_name, expected", [
@@ -97,38 +105,40 @@ def test_preview_is_downscaled_but_download_is_full_resolution(visitor, web_clie
     ("$(rm -rf ~);.jpg", "rm_-rf-colorized.png"),
     (".hidden.png", "hidden-colorized.png"),
 ])
-def test_download_name_is_sanitised(visitor, web_client, client_name, expected):
+def test_download_name_is_sanitised(visitor, client_name, expected):
     page = visitor.colorize(photo_bytes((64, 48)), filename=client_name)
     assert page.status_code == 200
-    url = re.search(r'id="download" href="([^"]+)"', page.text).group(1)
-    disposition, options = parse_options_header(web_client.get(url).headers["Content-Disposition"])
-    assert (disposition, options["filename"]) == ("attachment", expected)
+    assert download(page.text)[0] == expected
 
 
-def test_vividness_zero_gives_a_grey_result(visitor, web_client):
+def test_vividness_zero_gives_a_grey_result(visitor):
     page = visitor.colorize(photo_bytes((120, 90)), vividness="0")
-    url = re.search(r'id="download" href="([^"]+)"', page.text).group(1)
-    assert chroma(Image.open(io.BytesIO(web_client.get(url).data))) < 0.5
+    assert chroma(download(page.text)[1]) < 0.5
 
 
-def test_transparency_survives(visitor, web_client):
+def test_transparency_survives(visitor):
     rgba = Image.open(io.BytesIO(photo_bytes((100, 80), fmt="PNG"))).convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((100, 80)))
     buf = io.BytesIO()
     rgba.save(buf, format="PNG")
-    page = visitor.colorize(buf.getvalue(), filename="logo.png")
-    url = re.search(r'id="download" href="([^"]+)"', page.text).group(1)
-    result = Image.open(io.BytesIO(web_client.get(url).data))
+    result = download(visitor.colorize(buf.getvalue(), filename="logo.png").text)[1]
     assert result.mode == "RGBA"
     assert np.array_equal(np.asarray(result.getchannel("A")), np.asarray(rgba.getchannel("A")))
 
 
 def test_each_sample_colorizes_in_one_click(web_app, visitor):
-    assert len(web_app.extensions["samples"]) >= 3
+    assert len(web_app.extensions["samples"]) >= 5
     for name in web_app.extensions["samples"]:
         page = visitor.colorize(sample=name)
         assert page.status_code == 200, name
-        assert f'download="{name}-colorized.png"' in page.text
+        assert download(page.text)[0] == f"{name}-colorized.png"
+
+
+def test_samples_are_credited_on_the_page(web_app, web_client):
+    html = web_client.get("/").text
+    for sample in web_app.extensions["samples"].values():
+        assert sample.author in html and sample.licence in html
+    assert "CREDITS.md" in html and web_client.get("/static/samples/CREDITS.md").status_code == 200
 
 
 def test_unknown_sample_is_refused_not_opened(visitor):
@@ -137,25 +147,13 @@ def test_unknown_sample_is_refused_not_opened(visitor):
     assert "no such sample" in page.text
 
 
-def test_expired_or_unknown_result_is_a_404_page(web_client):
-    page = web_client.get("/result/not-a-token/download")
-    assert page.status_code == 404
-    assert "expired" in page.text and 'type="file"' in page.text
-
-
-def test_results_expire(make_web_app):
-    app = make_web_app(RESULT_TTL_S=0.001)
-    visitor = Visitor(app.test_client())
+def test_nothing_is_kept_between_requests(visitor, web_app):
+    """The result travels in the page; a reload without the POST (GET /colorize) goes back to the form."""
     page = visitor.colorize(photo_bytes((64, 48)))
-    url = re.search(r'id="download" href="([^"]+)"', page.text).group(1)
-    assert app.test_client().get(url).status_code == 404
-
-
-def test_result_bigger_than_the_store_is_refused_clearly(make_web_app):
-    app = make_web_app(RESULT_STORE_MB=0.001)
-    page = Visitor(app.test_client()).colorize(photo_bytes((300, 200)))
-    assert page.status_code == 413
-    assert "too large to keep" in page.text
+    assert page.status_code == 200 and "/result/" not in page.text
+    again = visitor.client.get("/colorize")
+    assert again.status_code == 303 and again.headers["Location"] in ("/", "http://localhost/")
+    assert 'type="file" name="image"' in visitor.client.get("/colorize", follow_redirects=True).text
 
 
 def test_uploads_are_never_spooled_to_disk(visitor, monkeypatch):
@@ -235,8 +233,9 @@ def test_form_from_another_session_is_refused(web_app):
 
 
 def test_unknown_page_and_wrong_method(web_client):
-    assert web_client.get("/nope").status_code == 404
-    page = web_client.get("/colorize")
+    page = web_client.get("/nope")
+    assert page.status_code == 404 and 'type="file"' in page.text
+    page = web_client.put("/colorize")
     assert page.status_code == 405 and 'type="file"' in page.text
 
 
@@ -244,7 +243,7 @@ def test_unexpected_failure_is_a_plain_500_page(web_app, visitor, caplog):
     class Broken:
         name = "local"
 
-        def colorize(self, image, vividness):
+        def colorize(self, image, vividness, hints=()):
             raise RuntimeError("secret internal detail")
 
     web_app.extensions["backends"] = Broken()
