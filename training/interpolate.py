@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("gan", help="checkpoint of the GAN-trained generator")
     p.add_argument("l1", help="checkpoint of the L1-only generator forked from the same warm-up")
     p.add_argument("--alpha", type=float, default=0.5, help="weight of the GAN generator, 0..1")
+    p.add_argument("--ema", action="store_true", help="take the GAN checkpoint's moving average of the generator")
     p.add_argument("--out", required=True, help="checkpoint to write (generator and model_args only)")
     args = p.parse_args(argv)
     if not 0.0 <= args.alpha <= 1.0:
@@ -38,9 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     l1 = torch.load(args.l1, map_location="cpu", weights_only=False)
     if gan["model_args"] != l1["model_args"]:
         raise SystemExit("the checkpoints have different model_args")
-    state = {"generator": interpolate(gan["generator"], l1["generator"], args.alpha),
+    if args.ema and "generator_ema" not in gan:
+        raise SystemExit(f"{args.gan} holds no moving average of the generator")
+    state = {"generator": interpolate(gan["generator_ema" if args.ema else "generator"], l1["generator"], args.alpha),
              "model_args": gan["model_args"],
-             "config": {**gan["config"], "interpolation": {"gan": args.gan, "l1": args.l1, "alpha": args.alpha}}}
+             "config": {**gan["config"], "interpolation": {"gan": args.gan, "l1": args.l1, "alpha": args.alpha,
+                                                       "ema": args.ema}}}
     torch.save(state, args.out)
     print(f"wrote {args.out}: {args.alpha:g} x {args.gan} + {1 - args.alpha:g} x {args.l1}")
 
