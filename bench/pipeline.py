@@ -84,7 +84,7 @@ def instrument(stages: Stages) -> None:
 
     stages.wrap(imageio, "open_image", "open_image")
     stages.wrap(ImageOps, "exif_transpose", "exif")
-    stages.wrap(imageio, "_to_rgb_or_rgba", "to_rgb")
+    stages.wrap(imageio, "_to_colorizer_mode", "to_rgb")
     stages.wrap(engine.Colorizer, "predict_ab", "predict_ab")
     stages.wrap(engine, "apply_ab", "apply_ab")
     stages.wrap(engine, "rgb_to_l", "l_extraction", unless="predict_ab")

@@ -175,7 +175,7 @@ def test_a_hint_off_one_picture_fails_that_file_only(inputs, tmp_path, capsys):
 
 def test_size_the_model_cannot_run_at(inputs, tmp_path, capsys):
     assert main(["colorize", str(inputs / "grey.jpg"), "-o", str(tmp_path / "x.png"), "--size", "100"]) == 2
-    assert capsys.readouterr().err.startswith("error: working size must be a positive multiple of 128")
+    assert capsys.readouterr().err.startswith("error: working size must be a positive multiple of 32")
 
 
 class Terminal(io.StringIO):
