@@ -15,6 +15,7 @@ and torch both get one thread per core.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 
 import numpy as np
@@ -31,6 +32,7 @@ NAMES = ("ours", "ours_256", "pix2pix_unet256", "zhang2016")
 SHIPPED = ROOT / "models" / "colorizer.onnx"
 
 
+@functools.cache
 def shipped_metadata() -> dict:
     return dict(ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
                 .get_modelmeta().custom_metadata_map)

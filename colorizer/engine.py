@@ -98,7 +98,7 @@ class Colorizer:
         padded = np.pad(lightness, ((0, pad[0]), (0, pad[1])), mode="symmetric")
         ab = self.session.run(["ab"], {"L": encode_l(padded)[None, None]})[0][0]  # (2, H, W) in [-1, 1]
         ab = decode_ab(ab[:, :height, :width].transpose(1, 2, 0))
-        return apply_hints(lightness, ab, list(hints), (width / image.width, height / image.height))
+        return apply_hints(lightness, ab, list(hints), image.size)
 
     def colorize(self, image: Image.Image, vividness: float = 1.0, hints: list[Hint] = (),
                  in_place: bool = False) -> Image.Image:

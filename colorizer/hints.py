@@ -39,8 +39,8 @@ SPREAD = 0.4
 PIN = 4.0  # weight holding a hint pixel at its colour
 HINT_RADIUS = 2  # hint pixels: a (2r+1)^2 square on the working grid
 CG_ITERATIONS = 300
-COARSEST = 16  # the cascade's smallest grid side
 CG_TOLERANCE = 1e-3
+COARSEST = 16  # the cascade's smallest grid side
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -123,22 +123,20 @@ def scale_hints(hints: list[Hint], size: tuple[int, int], new_size: tuple[int, i
                  min(int((h.y + 0.5) * new_height / height), new_height - 1), h.color) for h in hints]
 
 
-def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], scale: tuple[float, float]) -> np.ndarray:
+def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], image_size: tuple[int, int]) -> np.ndarray:
     """The model's colour `ab` (h, w, 2) on a grid whose L* is `lightness` (h, w), corrected by `hints`.
 
-    scale: (grid columns per image pixel, grid rows per image pixel), to
-    place the hints' image coordinates on the grid. Returns a new (h, w, 2).
+    image_size: (width, height) of the picture the hints' coordinates refer
+    to; the grid is that picture resized. Returns a new (h, w, 2).
     """
     if not hints:
         return ab
     height, width = lightness.shape
     target = np.zeros((height, width, 2), np.float32)
     pinned = np.zeros((height, width), np.float32)
-    for hint in hints:
-        col = min(int((hint.x + 0.5) * scale[0]), width - 1)
-        row = min(int((hint.y + 0.5) * scale[1]), height - 1)
-        rows = slice(max(row - HINT_RADIUS, 0), row + HINT_RADIUS + 1)
-        cols = slice(max(col - HINT_RADIUS, 0), col + HINT_RADIUS + 1)
+    for hint in scale_hints(hints, image_size, (width, height)):
+        rows = slice(max(hint.y - HINT_RADIUS, 0), hint.y + HINT_RADIUS + 1)
+        cols = slice(max(hint.x - HINT_RADIUS, 0), hint.x + HINT_RADIUS + 1)
         hint_ab = rgb_to_lab(np.array([[hint.rgb]], np.uint8))[0, 0, 1:]
         target[rows, cols] = hint_ab - ab[rows, cols]  # the correction that gives the hint's colour there
         pinned[rows, cols] = PIN

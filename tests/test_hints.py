@@ -56,7 +56,7 @@ def two_regions(size: int = 64) -> np.ndarray:
 
 def test_a_hint_colours_its_region_and_stops_at_the_edge():
     lightness, ab = two_regions(), np.zeros((64, 64, 2), np.float32)
-    out = apply_hints(lightness, ab, [Hint(10, 30, RED)], (1.0, 1.0))
+    out = apply_hints(lightness, ab, [Hint(10, 30, RED)], (64, 64))
     hint_ab = rgb_to_lab(np.array([[[0xC0, 0x30, 0x20]]], np.uint8))[0, 0, 1:]
     np.testing.assert_allclose(out[30, 10], hint_ab, atol=1.0)
     share = out[..., 0] / hint_ab[0]  # how much of the hint's correction each pixel took
@@ -68,7 +68,7 @@ def test_a_hint_fades_with_distance_in_an_even_picture():
     """One pin recolours its neighbourhood, not the whole picture (on any grid size)."""
     for side in (64, 128):
         out = apply_hints(np.full((side, side), 50.0, np.float32), np.zeros((side, side, 2), np.float32),
-                          [Hint(side // 2, side // 2, RED)], (1.0, 1.0))
+                          [Hint(side // 2, side // 2, RED)], (side, side))
         share = out[..., 0] / out[side // 2, side // 2, 0]
         assert share[side // 2, side // 2 + side // 8] > 0.35 > 0.25 > share[0, 0]
 
@@ -77,7 +77,7 @@ def test_a_hint_corrects_the_model_colour_and_keeps_its_variation():
     lightness = np.full((32, 32), 50.0, np.float32)
     ab = np.zeros((32, 32, 2), np.float32)
     ab[:, :, 0] = np.linspace(-10, 10, 32)[None]  # the model's colour varies across the picture
-    out = apply_hints(lightness, ab, [Hint(16, 16, "#808080")], (1.0, 1.0))  # grey wanted at the centre
+    out = apply_hints(lightness, ab, [Hint(16, 16, "#808080")], (32, 32))  # grey wanted at the centre
     assert abs(out[16, 16, 0]) < 1.0
     away = np.r_[0:12, 20:31]  # outside the hint's own pixels, which take its colour exactly
     np.testing.assert_allclose(np.diff(out[16, :, 0])[away], np.diff(ab[16, :, 0])[away], atol=0.2)  # a shift
@@ -85,13 +85,13 @@ def test_a_hint_corrects_the_model_colour_and_keeps_its_variation():
 
 def test_hint_coordinates_are_scaled_to_the_grid():
     lightness, ab = two_regions(), np.zeros((64, 64, 2), np.float32)
-    out = apply_hints(lightness, ab, [Hint(900, 100, RED)], (64 / 1000, 64 / 500))  # a 1000 x 500 image
+    out = apply_hints(lightness, ab, [Hint(900, 100, RED)], (1000, 500))  # hints on a 1000 x 500 image
     assert np.abs(out[:, 36:, 0]).mean() > 10 > np.abs(out[:, :28, 0]).mean()  # lands on the right half
 
 
 def test_no_hints_return_the_model_colour_unchanged():
     ab = np.random.default_rng(0).normal(size=(8, 8, 2)).astype(np.float32)
-    assert apply_hints(np.zeros((8, 8), np.float32), ab, [], (1.0, 1.0)) is ab
+    assert apply_hints(np.zeros((8, 8), np.float32), ab, [], (8, 8)) is ab
 
 
 # --- through the engine, with the shipped model ------------------------------------------------

@@ -68,11 +68,11 @@ def evaluate(model: Colorizer, folder: str | Path, limit: int = 0, hint_counts: 
         truth = np.asarray(truth_img)
         rows["model"].append(score(np.asarray(model.colorize(truth_img)), truth))
         rows["grayscale"].append(score(np.asarray(model.colorize(truth_img, vividness=0.0)), truth))
+        seed = zlib.crc32(path.name.encode())  # the same points and strokes for every model
         for n in hint_counts:
-            hints = truth_hints(truth, n, zlib.crc32(path.name.encode()))
+            hints = truth_hints(truth, n, seed)
             rows[f"{n} hints"].append(score(np.asarray(model.colorize(truth_img, hints=hints)), truth))
         if sketches:
-            seed = zlib.crc32(path.name.encode())
             sketch = Image.fromarray(pencil_sketch(np.asarray(truth_img.convert("L")), np.random.default_rng(seed)))
             rows["sketches"].append(score(np.asarray(model.colorize(sketch.convert("RGB"))), truth))
     means = {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()}

@@ -43,6 +43,8 @@ class GeneratorConfig:
 class UNetGenerator(nn.Module):
     """U-Net: L -> ab. Shapes: (N, 1, H, W) -> (N, 2, H, W)."""
 
+    name = "unet"  # its key in GENERATORS
+
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -165,6 +167,7 @@ class EffNetUNet(nn.Module):
             for i in range(len(skips)))
         self.out = nn.Sequential(nn.Conv2d(widths[-1], 2, 3, 1, 1), nn.Tanh())
 
+    name = "effnet"  # its key in GENERATORS
     size_multiple = 32
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
@@ -231,8 +234,7 @@ def define_discriminator(ndf: int = 64, n_layers: int = 3) -> PatchDiscriminator
 
 def generator_args(net: nn.Module) -> dict:
     """The model_args that rebuild `net` with define_generator (its registry name included)."""
-    name = next(key for key, cls in (("unet", UNetGenerator), ("effnet", EffNetUNet)) if isinstance(net, cls))
-    return {"name": name, **asdict(net.cfg)}
+    return {"name": net.name, **asdict(net.cfg)}
 
 
 def generator_param_groups(net: nn.Module, lr: float, encoder_lr_scale: float = 1.0,

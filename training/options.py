@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from training.networks import EffNetUNet
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -70,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.generator == "unet":
         args.pretrained = False  # learned from scratch: there are no weights to start from
-    multiple = 2**args.depth if args.generator == "unet" else 32
+    multiple = 2**args.depth if args.generator == "unet" else EffNetUNet.size_multiple
     if args.size % multiple:
         raise SystemExit(f"--size {args.size} must be divisible by {multiple} for --generator {args.generator}")
     if not 0 <= args.warmup_epochs <= args.epochs:

@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         log.writerow(["step", "epoch", "phase", "g_gan", "g_l1", "d_real", "d_fake", "lr", "seconds"])
     t0 = last_save = time.time()
     out_of_time = lambda: args.max_minutes and time.time() - t0 > args.max_minutes * 60  # noqa: E731
+    stopped = False  # --max-minutes ran out inside an epoch
     for epoch in range(start_epoch, args.epochs):
         if sampler:
             sampler.set_epoch(epoch)
@@ -153,10 +154,11 @@ def main(argv: list[str] | None = None) -> None:
                 if time.time() - last_save > args.checkpoint_minutes * 60:
                     save_checkpoint(epoch, "last.pt")  # mid-epoch: resume restarts this epoch
                     last_save = time.time()
-            if out_of_time():
+            if out_of_time() and i + 1 < steps:
+                stopped = True
                 break
         bar.close()
-        if out_of_time():  # the epoch is unfinished: save it as such, and resume repeats it
+        if stopped:  # the epoch is unfinished: save it as such, and resume repeats it
             if main_process:
                 save_checkpoint(epoch, "last.pt")
                 print(f"--max-minutes {args.max_minutes:g} reached at epoch {epoch + 1}, step {step}")
