@@ -152,7 +152,7 @@ def test_apply_ab_keeps_alpha(mode):
 def test_shipped_model_working_size(colorizer_model):
     assert colorizer_model.path == MODEL_PATH
     # The size the model was trained for, recorded by training.export.
-    assert colorizer_model.size == int(colorizer_model.metadata["working_size"]) == 128
+    assert colorizer_model.size == int(colorizer_model.metadata["working_size"]) == 192
     assert colorizer_model.session.get_inputs()[0].name == "L"
     assert colorizer_model.session.get_outputs()[0].name == "ab"
 
