@@ -19,8 +19,8 @@ or of the model's colour.
 Why this and not the edge-aware screened least squares of Levin, Lischinski
 & Weiss 2004 that this module solved before: on the first 60 training photos
 (`python -m training.evaluate ../shared/data/photos/train --limit 60 --hints
-1 10`, shipped model, 2-core VM) 10 hints drawn from the truth score 26.8 dB
-here against 26.0 there (1 hint: 24.6 against 24.5), and a single pin
+1 10`, the shipped model v2.1, 2-core VM) 10 hints drawn from the truth
+score 26.8 dB here against 25.8 there (1 hint: 24.4 against 24.3), and a single pin
 colours the object it sits on where the least-squares one coloured little
 more than a dot (texture broke its neighbour-to-neighbour chain). In a
 sweep on other training photos, spreading the hint colours themselves beat
