@@ -14,11 +14,11 @@ from flask import Request, current_app, request
 from PIL import Image
 
 from app.budget import current_budget
+from app.responses import FALLBACK_STEM
 from colorizer.errors import MissingImage, parse_vividness
 from colorizer.hints import Hint, parse_hints
 from colorizer.imageio import open_image
 
-DEFAULT_STEM = "image"
 UNSAFE = re.compile(r"[^\w.-]+")  # \w is Unicode-aware: keeps letters of every script
 RAW_FILENAME = re.compile(r'filename="([^"]*)"')
 
@@ -35,7 +35,7 @@ class InMemoryRequest(Request):
 
 
 def uploaded_image() -> tuple[Image.Image, str]:
-    """The decoded `image` field and its original file name; raises ImageError/RequestError."""
+    """The decoded `image` field and its original file name; raises ImageError/MissingImage."""
     upload = request.files.get("image")
     if upload is None or not upload.filename:
         raise MissingImage("Please choose an image to colorize.")
@@ -80,4 +80,4 @@ def download_name(client_filename: str) -> str:
     name = re.split(r"[\\/]", client_filename)[-1]
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     safe = UNSAFE.sub("_", stem)[:80].strip("._-")
-    return f"{safe or DEFAULT_STEM}-colorized.png"
+    return f"{safe or FALLBACK_STEM}-colorized.png"

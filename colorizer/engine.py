@@ -21,11 +21,11 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import Hint, apply_hints, check_inside
 from colorizer.lab import decode_ab, encode_l, lab_to_rgb8, rgb_to_l
 
 DEFAULT_SIZE = 256
-MAX_VIVIDNESS = 2.0
 # Full-resolution pixels converted per band: small enough that a band's float32
 # temporaries stay in the CPU cache and memory stays a few bytes per pixel
 # (bench/RESULTS.md: 2**15 was fastest; at 2**21 the colour conversion takes twice as long).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-MAX_VIVIDNESS = 2.0  # colorizer.engine.MAX_VIVIDNESS must equal this (a test checks)
+MAX_VIVIDNESS = 2.0  # the engine, the site and the Lambda API all read it from here
 
 
 class ColorizerError(ValueError):
