@@ -21,9 +21,6 @@ JSON_PREFIXES = ("/api/", "/healthz")
 CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
          415: "unsupported", 500: "internal"}
 
-# The site's name for a request it refuses; the one error class of the whole project.
-RequestError = ColorizerError
-
 
 def error_response(status: int, code: str, message: str):
     """The error as JSON for API clients, else the upload page with the message on top."""

@@ -18,11 +18,11 @@ from werkzeug.wrappers import Response
 
 from app.api import MAX_BATCH_FILES
 from app.backends import grayscale
-from app.errors import RequestError
 from app.responses import png_response
 from app.security import check_csrf
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.engine import MAX_VIVIDNESS
+from colorizer.errors import ColorizerError
 from colorizer.hints import MAX_HINTS
 from colorizer.imageio import fit_within, open_image, to_png
 
@@ -79,7 +79,7 @@ def _sample() -> tuple[Image.Image, str]:
     """One of the shipped samples, picked by name from a fixed list (never a client path)."""
     sample = current_app.extensions["samples"].get(request.form["sample"])
     if sample is None:
-        raise RequestError("There is no such sample.", code="no_sample")
+        raise ColorizerError("There is no such sample.", code="no_sample")
     return open_image(sample.path), sample.path.name
 
 

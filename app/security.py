@@ -11,7 +11,7 @@ import secrets
 
 from flask import Flask, Response, request, session
 
-from app.errors import RequestError
+from colorizer.errors import ColorizerError
 
 CSP = "; ".join([
     "default-src 'none'",
@@ -42,7 +42,7 @@ def check_csrf() -> None:
     """Refuse a form POST whose token does not match the session's."""
     sent, expected = request.form.get("csrf_token", ""), session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise RequestError("The form had expired (or your browser blocks cookies). Please try again.",
+        raise ColorizerError("The form had expired (or your browser blocks cookies). Please try again.",
                            code="csrf")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from colorizer.errors import ColorizerError
 from lambda_api.handler import LAMBDA_PAYLOAD_BYTES, lambda_handler
 
 ROUTE = "/colorize"
@@ -27,15 +28,14 @@ TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javas
               "application/x-www-form-urlencoded")
 
 
+class PayloadTooLarge(ColorizerError):
+    """A body over Lambda's payload limit: API Gateway refuses it before invoking the function."""
+
+    status = 413
+    code = "too_large"
+
+
 TOO_LARGE = "The request is over AWS Lambda's 6 MB payload limit."
-
-
-class BodyError(Exception):
-    """A body API Gateway would refuse before invoking the function."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code = status, code
 
 
 @dataclass
@@ -95,7 +95,7 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
             return self._send_json(404, "not_found", f"No route here; POST images to {ROUTE}.")
         try:
             body = self._read_body()
-        except BodyError as exc:
+        except ColorizerError as exc:  # a body API Gateway would refuse before invoking the function
             self.close_connection = True  # what follows on this connection can no longer be framed
             return self._send_json(exc.status, exc.code, str(exc))
         event = to_event(self.command, self.path, self.headers.items(), body, self.client_address[0])
@@ -112,11 +112,11 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
             return self._read_chunked()
         raw = (self.headers.get("Content-Length") or "0").strip()
         if not raw.isdigit():  # "abc", "-1", "1e3", "1, 2"
-            raise BodyError(400, "bad_request", f"Content-Length {raw!r} is not a number of bytes.")
+            raise ColorizerError(f"Content-Length {raw!r} is not a number of bytes.")
         length = int(raw)
         if length > LAMBDA_PAYLOAD_BYTES:
             self._discard(length)
-            raise BodyError(413, "too_large", TOO_LARGE)
+            raise PayloadTooLarge(TOO_LARGE)
         return self.rfile.read(length)
 
     def _read_chunked(self) -> bytes:
@@ -126,17 +126,17 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise BodyError(400, "bad_request", "The chunked request body is malformed.") from None
+                raise ColorizerError("The chunked request body is malformed.") from None
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailer fields, up to the blank line
                     pass
                 return b"".join(chunks)
             total += size
             if size < 0 or total > LAMBDA_PAYLOAD_BYTES:
-                raise BodyError(413, "too_large", TOO_LARGE)
+                raise PayloadTooLarge(TOO_LARGE)
             chunk = self.rfile.read(size)
             if len(chunk) < size or self.rfile.readline(1024).strip():
-                raise BodyError(400, "bad_request", "The chunked request body is malformed.")
+                raise ColorizerError("The chunked request body is malformed.")
             chunks.append(chunk)
 
     def _discard(self, length: int) -> None:
