@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from app.responses import png_response
 from app.uploads import download_name, hints, uploaded_image, vividness
-from colorizer.engine import MAX_VIVIDNESS
+from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import MAX_HINTS
 from colorizer.imageio import to_png
 

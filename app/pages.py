@@ -21,8 +21,7 @@ from app.backends import grayscale
 from app.responses import png_response
 from app.security import check_csrf
 from app.uploads import download_name, hints, uploaded_image, vividness
-from colorizer.engine import MAX_VIVIDNESS
-from colorizer.errors import ColorizerError
+from colorizer.errors import MAX_VIVIDNESS, ColorizerError
 from colorizer.hints import MAX_HINTS
 from colorizer.imageio import fit_within, open_image, to_png
 
