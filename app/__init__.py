@@ -15,9 +15,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, budget, errors, pages, security, settings
-from app.backends import Backends, CircuitBreaker, LambdaBackend, load_model
-from app.samples import load_samples
+from app import api, backends, budget, errors, pages, samples, security, settings
 from app.uploads import InMemoryRequest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,21 +35,14 @@ def create_app(config: Mapping | None = None) -> Flask:
     if app.config["ON_HEROKU"]:  # the router terminates TLS and says so in X-Forwarded-Proto
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
-    model = load_model(Path(app.config["COLORIZER_MODEL_PATH"]))
-    remote = None
-    if app.config["COLORIZER_API_URL"]:
-        remote = LambdaBackend(app.config["COLORIZER_API_URL"], app.config["COLORIZER_API_KEY"],
-                               app.config["COLORIZER_TIMEOUT"])
-    breaker = CircuitBreaker(app.config["API_BREAKER_FAILURES"], app.config["API_BREAKER_COOLDOWN_S"])
-    app.extensions["backends"] = Backends(model, remote, breaker)
-    app.extensions["samples"] = load_samples(ROOT / "static" / "samples")
-
+    colorizers = backends.init_app(app)
+    samples.init_app(app, ROOT / "static" / "samples")
     budget.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
-    app.logger.info("colorizer site ready: backend=%s model=%s", app.extensions["backends"].name, model.path)
+    app.logger.info("colorizer site ready: backend=%s model=%s", colorizers.name, colorizers.model.path)
     return app
 
 

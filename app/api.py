@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from app.backends import current_backends
 from app.responses import png_response
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.errors import MAX_VIVIDNESS
@@ -26,13 +27,13 @@ MAX_BATCH_FILES = 20  # the page colorizes at most this many files in one go, on
 @bp.post("/api/colorize")
 def colorize() -> Response:
     image, filename = uploaded_image()
-    result = current_app.extensions["backends"].colorize(image, vividness(), hints())
+    result = current_backends().colorize(image, vividness(), hints())
     return png_response(to_png(result.image), download_name(filename), result.backend, attachment=False)
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    backends = current_app.extensions["backends"]
+    backends = current_backends()
     return jsonify(status="ok", **backends.describe(), model=backends.model.describe(),
                    capabilities=capabilities())
 

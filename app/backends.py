@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from flask import Flask, current_app
 from PIL import Image
 from requests.adapters import HTTPAdapter
 
@@ -260,3 +261,19 @@ class Backends:
                 self.breaker.succeeded()
                 return result
         return Colorized(self.model.colorize(image, vividness, hints, in_place=True), "local")
+
+
+def init_app(app: Flask) -> Backends:
+    """This worker's Backends from app.config: the local model, and the Lambda API when COLORIZER_API_URL is set."""
+    config = app.config
+    remote = None
+    if config["COLORIZER_API_URL"]:
+        remote = LambdaBackend(config["COLORIZER_API_URL"], config["COLORIZER_API_KEY"], config["COLORIZER_TIMEOUT"])
+    breaker = CircuitBreaker(config["API_BREAKER_FAILURES"], config["API_BREAKER_COOLDOWN_S"])
+    backends = app.extensions["backends"] = Backends(load_model(Path(config["COLORIZER_MODEL_PATH"])), remote, breaker)
+    return backends
+
+
+def current_backends() -> Backends:
+    """The current app's Backends (made by init_app)."""
+    return current_app.extensions["backends"]

@@ -17,8 +17,9 @@ from PIL import Image
 from werkzeug.wrappers import Response
 
 from app.api import MAX_BATCH_FILES
-from app.backends import grayscale
+from app.backends import current_backends, grayscale
 from app.responses import png_response
+from app.samples import current_samples
 from app.security import check_csrf
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.errors import MAX_VIVIDNESS, ColorizerError
@@ -38,7 +39,7 @@ def page_context() -> dict:
     """What every page (error pages too) shows: the limits and the samples."""
     config = current_app.config
     return {"max_mb": config["MAX_UPLOAD_MB"], "max_bytes": config["MAX_CONTENT_LENGTH"],
-            "max_megapixels": config["MAX_PIXELS"] / 1e6, "samples": current_app.extensions["samples"],
+            "max_megapixels": config["MAX_PIXELS"] / 1e6, "samples": current_samples(),
             "max_files": MAX_BATCH_FILES, "max_hints": MAX_HINTS, "max_vividness": MAX_VIVIDNESS}
 
 
@@ -59,7 +60,7 @@ def colorize() -> tuple[str, dict] | Response:
     check_csrf()
     image, filename = _sample() if request.form.get("sample") else uploaded_image()
     amount = vividness()
-    result = current_app.extensions["backends"].colorize(image, amount, hints())
+    result = current_backends().colorize(image, amount, hints())
     png = to_png(result.image)
     if len(png) > INLINE_PNG_BYTES:  # the browser saves it and stays on the form
         return png_response(png, download_name(filename), result.backend, attachment=True)
@@ -76,7 +77,7 @@ def colorize() -> tuple[str, dict] | Response:
 
 def _sample() -> tuple[Image.Image, str]:
     """One of the shipped samples, picked by name from a fixed list (never a client path)."""
-    sample = current_app.extensions["samples"].get(request.form["sample"])
+    sample = current_samples().get(request.form["sample"])
     if sample is None:
         raise ColorizerError("There is no such sample.", code="no_sample")
     return open_image(sample.path), sample.path.name

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask, current_app
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -31,3 +33,13 @@ def load_samples(folder: Path) -> dict[str, Sample]:
         samples[path.stem] = Sample(path.stem, path, entry["title"], entry["author"], entry["licence"],
                                     entry["source"])
     return samples
+
+
+def init_app(app: Flask, folder: Path) -> None:
+    """Load the samples listed in `folder` for this app."""
+    app.extensions["samples"] = load_samples(folder)
+
+
+def current_samples() -> dict[str, Sample]:
+    """The current app's samples, name -> Sample (loaded by init_app)."""
+    return current_app.extensions["samples"]
