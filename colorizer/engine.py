@@ -22,7 +22,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from colorizer.errors import MAX_VIVIDNESS
-from colorizer.hints import Hint, apply_hints, check_inside
+from colorizer.hints import Hint, apply_hints, check_inside, hint_map
 from colorizer.lab import decode_ab, encode_l, lab_to_rgb8, rgb_to_l
 
 DEFAULT_SIZE = 256
@@ -47,6 +47,8 @@ class Colorizer:
         height, width = session.get_inputs()[0].shape[2:]
         self.fixed_shape = isinstance(height, int) and isinstance(width, int)
         self.size_multiple = int(self.metadata.get("size_multiple", 1))
+        # A model trained to read hints (training.train_hints) has a second input for the hint map.
+        self.reads_hints = any(i.name == "hints" for i in session.get_inputs())
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
@@ -96,7 +98,11 @@ class Colorizer:
         multiple = self.size_multiple if not self.fixed_shape else 1
         pad = (-height % multiple, -width % multiple)
         padded = np.pad(lightness, ((0, pad[0]), (0, pad[1])), mode="symmetric")
-        ab = self.session.run(["ab"], {"L": encode_l(padded)[None, None]})[0][0]  # (2, H, W) in [-1, 1]
+        feeds = {"L": encode_l(padded)[None, None]}
+        if self.reads_hints:  # padding carries no hints
+            spread = np.pad(hint_map(lightness, list(hints), image.size), ((0, pad[0]), (0, pad[1]), (0, 0)))
+            feeds["hints"] = spread.transpose(2, 0, 1)[None]
+        ab = self.session.run(["ab"], feeds)[0][0]  # (2, H, W) in [-1, 1]
         ab = decode_ab(ab[:, :height, :width].transpose(1, 2, 0))
         return apply_hints(lightness, ab, list(hints), image.size)
 

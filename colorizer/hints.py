@@ -142,22 +142,47 @@ def apply_hints(lightness: np.ndarray, ab: np.ndarray, hints: list[Hint], image_
     """
     if not hints:
         return ab
+    hint_ab, pinned = _pins(hints, image_size, lightness.shape)
+    return ab + propagate(lightness, (hint_ab - ab) * (pinned > 0)[..., None], pinned)
+
+
+def hint_map(lightness: np.ndarray, hints: list[Hint], image_size: tuple[int, int]) -> np.ndarray:
+    """The hints spread over a grid whose L* is `lightness` (h, w): what a hint-trained network reads.
+
+    Returns (h, w, 3) float32: a*/110, b*/110 of the hint colours spread
+    by the same edge-aware chain as apply_hints (each pixel gets the
+    average of the hint colours that reach it, weighted by how strongly),
+    and the confidence, 0..1: how much of a hint reaches the pixel (1 at a
+    pin in an even region, fading with distance and across edges, 0 with
+    no hints). The network, not this map, decides how far to trust it.
+    """
     height, width = lightness.shape
-    target = np.zeros((height, width, 2), np.float32)
-    pinned = np.zeros((height, width), np.float32)
-    for hint in scale_hints(hints, image_size, (width, height)):
+    if not hints:
+        return np.zeros((height, width, 3), np.float32)
+    hint_ab, pinned = _pins(hints, image_size, lightness.shape)
+    target = np.concatenate([hint_ab, np.ones((height, width, 1), np.float32)], axis=-1)
+    spread = propagate(lightness, target, pinned)  # colour x reach, and reach
+    reach = np.clip(spread[..., 2:], 0.0, 1.0)
+    colour = np.where(reach > 1e-4, spread[..., :2] / np.maximum(spread[..., 2:], 1e-4), 0.0)
+    return np.concatenate([colour / 110.0, reach], axis=-1).astype(np.float32)
+
+
+def _pins(hints: list[Hint], image_size: tuple[int, int], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The hints drawn on the grid: their a*b* (h, w, 2) and pin weight (h, w), 0 away from them."""
+    hint_ab = np.zeros(shape + (2,), np.float32)
+    pinned = np.zeros(shape, np.float32)
+    for hint in scale_hints(hints, image_size, (shape[1], shape[0])):
         rows = slice(max(hint.y - HINT_RADIUS, 0), hint.y + HINT_RADIUS + 1)
         cols = slice(max(hint.x - HINT_RADIUS, 0), hint.x + HINT_RADIUS + 1)
-        hint_ab = rgb_to_lab(np.array([[hint.rgb]], np.uint8))[0, 0, 1:]
-        target[rows, cols] = hint_ab - ab[rows, cols]  # the correction that gives the hint's colour there
+        hint_ab[rows, cols] = rgb_to_lab(np.array([[hint.rgb]], np.uint8))[0, 0, 1:]
         pinned[rows, cols] = PIN
-    return ab + propagate(lightness, target, pinned)
+    return hint_ab, pinned
 
 
 def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> np.ndarray:
-    """Solve the edge-aware screened system above for corrections u (h, w, 2).
+    """Solve the edge-aware screened system above for u (h, w, K): corrections, or any K channels.
 
-    lightness: L* (h, w); target: corrections wanted at pinned pixels (h, w, 2);
+    lightness: L* (h, w); target: values wanted at pinned pixels (h, w, K);
     pinned: weight per pixel, 0 where free. CG starts from the solution on a
     grid half the size (recursively, a cascade): plain CG needs hundreds of
     iterations to carry a correction across a large even region, the cascade

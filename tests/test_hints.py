@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.hints import MAX_HINTS, Hint, HintError, apply_hints, parse_hint, parse_hints
+from colorizer.hints import MAX_HINTS, Hint, HintError, apply_hints, hint_map, parse_hint, parse_hints
 from colorizer.lab import rgb_to_lab
 
 RED = "#c03020"
@@ -111,3 +111,29 @@ def test_colorize_puts_the_hint_colour_on_the_photo_and_keeps_its_lightness(colo
 def test_colorize_refuses_a_hint_outside_the_picture(colorizer_model):
     with pytest.raises(HintError, match="outside"):
         colorizer_model.colorize(Image.new("RGB", (30, 20)), hints=[Hint(30, 0, RED)])
+
+
+# --- the hint map a hint-trained network reads ----------------------------------------------------
+
+def test_hint_map_is_empty_without_hints():
+    assert not hint_map(two_regions(), [], (64, 64)).any()
+
+
+def test_hint_map_carries_the_hint_colour_over_its_region_with_fading_confidence():
+    spread = hint_map(two_regions(), [Hint(10, 30, RED)], (64, 64))
+    hint_ab = rgb_to_lab(np.array([[[0xC0, 0x30, 0x20]]], np.uint8))[0, 0, 1:]
+    assert spread.shape == (64, 64, 3) and spread.dtype == np.float32
+    np.testing.assert_allclose(spread[5:60, 2:26, :2] * 110, np.broadcast_to(hint_ab, (55, 24, 2)), atol=0.5)
+    confidence = spread[..., 2]
+    assert confidence[30, 10] > 0.95 and confidence[30, 10] > confidence[5, 25] > 0.3  # fades with distance
+    assert confidence[:, 36:].max() < 0.01  # barely reaches across the edge
+
+
+def test_hint_map_averages_two_hints_where_both_reach():
+    lightness = np.full((32, 32), 50.0, np.float32)
+    spread = hint_map(lightness, [Hint(2, 16, "#c03020"), Hint(29, 16, "#2050e0")], (32, 32))
+    red, blue = (rgb_to_lab(np.array([[c]], np.uint8))[0, 0, 1:] / 110
+                 for c in ((0xC0, 0x30, 0x20), (0x20, 0x50, 0xE0)))
+    np.testing.assert_allclose(spread[16, 2, :2], red, atol=0.01)
+    np.testing.assert_allclose(spread[16, 29, :2], blue, atol=0.01)
+    np.testing.assert_allclose(spread[16, 15:17, :2].mean(axis=0), (red + blue) / 2, atol=0.05)

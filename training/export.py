@@ -4,7 +4,10 @@
 
 The graph follows the model I/O contract (README, models/MODEL_CARD.md):
 input `L` float32 [N, 1, H, W] = L*/50 - 1, output `ab` float32 [N, 2, H, W]
-in [-1, 1] (x110 = a*, b*). Batch, height and width are dynamic (the U-Net is
+in [-1, 1] (x110 = a*, b*). A generator with a hint branch
+(training.train_hints) has a second input, `hints` float32 [N, 3, H, W] =
+a*/110, b*/110, confidence (colorizer.hints.hint_map), and metadata
+`hint_input` says so. Batch, height and width are dynamic (the U-Net is
 fully convolutional; sides must divide 2**depth); the working size the model
 was trained for is stored as metadata `working_size`. The export fails unless
 onnxruntime reproduces PyTorch within --tolerance on random inputs.
@@ -25,6 +28,7 @@ from torch import nn
 from training.networks import define_generator, generator_args
 
 WORKING_SIZE = 256
+HINT_INPUT = "hints [N, 3, H, W] = a*/110, b*/110, confidence (colorizer.hints.hint_map)"
 
 
 def load_generator(checkpoint: str | Path, ema: bool = False) -> tuple[nn.Module, int]:
@@ -44,27 +48,39 @@ def load_generator(checkpoint: str | Path, ema: bool = False) -> tuple[nn.Module
 def export(net: nn.Module, path: str | Path, size: int = WORKING_SIZE, opset: int = 18,
            metadata: dict[str, str] | None = None) -> None:
     """Write `net` as ONNX with the I/O contract and dynamic N, H, W."""
-    dummy = torch.zeros(1, 1, size, size)
     sides = {"min": net.size_multiple, "max": 16384}
-    dynamic = {"lightness": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", **sides),
-                             3: torch.export.Dim("W", **sides)}}
-    program = torch.onnx.export(net, (dummy,), input_names=["L"], output_names=["ab"], opset_version=opset,
+    dims = {0: torch.export.Dim("N"), 2: torch.export.Dim("H", **sides), 3: torch.export.Dim("W", **sides)}
+    inputs, names, dynamic = (torch.zeros(1, 1, size, size),), ["L"], {"lightness": dims}
+    if takes_hints(net):
+        inputs, names, dynamic = inputs + (torch.zeros(1, 3, size, size),), names + ["hints"], dynamic | {"hints": dims}
+    program = torch.onnx.export(net, inputs, input_names=names, output_names=["ab"], opset_version=opset,
                                 dynamo=True, dynamic_shapes=dynamic, verbose=False)
     model = program.model_proto  # one self-contained file: no external weight data
     props = {"working_size": str(size), "size_multiple": str(net.size_multiple),
              "model_args": json.dumps(generator_args(net)), **(metadata or {})}
+    if takes_hints(net):
+        props["hint_input"] = HINT_INPUT
     onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
 
+def takes_hints(net: nn.Module) -> bool:
+    """Whether `net` has a hint branch, hence a second ONNX input."""
+    return getattr(net, "hint_joins", None) is not None
+
+
 def parity(net: nn.Module, path: str | Path, size: int = WORKING_SIZE, batch: int = 2, seed: int = 0) -> float:
-    """Max |PyTorch - onnxruntime| over random L inputs in [-1, 1]."""
-    x = torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    """Max |PyTorch - onnxruntime| over random L inputs in [-1, 1] (and random hint maps, if it takes them)."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = {"L": torch.rand(batch, 1, size, size, generator=generator) * 2 - 1}
+    if takes_hints(net):
+        hints = torch.rand(batch, 3, size, size, generator=generator)
+        inputs["hints"] = torch.cat([hints[:, :2] - 0.5, hints[:, 2:]], dim=1)
     with torch.no_grad():
-        expected = net(x).numpy()
+        expected = net(*inputs.values()).numpy()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(["ab"], {"L": x.numpy()})[0]
+    got = session.run(["ab"], {k: v.numpy() for k, v in inputs.items()})[0]
     return float(np.abs(expected - got).max())
 
 

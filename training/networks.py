@@ -138,6 +138,8 @@ class EffNetConfig:
     """Everything needed to rebuild an EfficientNet U-Net; saved inside checkpoints."""
 
     decoder: tuple[int, ...] = (256, 128, 64, 48, 32)  # channels at strides 32, 16, 8, 4, 2
+    hints: bool = False  # a hint branch reads the engine's hint map (colorizer.hints.hint_map)
+    hint_width: int = 32  # channels inside each of the hint branch's joins
 
 
 class EffNetUNet(nn.Module):
@@ -166,17 +168,57 @@ class EffNetUNet(nn.Module):
                           _conv_bn_relu(widths[i + 1], widths[i + 1], 3))
             for i in range(len(skips)))
         self.out = nn.Sequential(nn.Conv2d(widths[-1], 2, 3, 1, 1), nn.Tanh())
+        self.hint_joins = nn.ModuleList(
+            HintJoin(width, 2 ** (5 - i), cfg.hint_width) for i, width in enumerate(widths)) if cfg.hints else None
 
     name = "effnet"  # its key in GENERATORS
     size_multiple = 32
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """L (N, 1, H, W) -> ab (N, 2, H, W); hints (N, 3, H, W) as HintJoin reads them, if cfg.hints."""
         features = self.encoder.features(grey_rgb(lightness))
         x = self.bottleneck(features.pop())
-        for block, skip in zip(self.up, reversed(features)):
+        joins = self.hint_joins if hints is not None and self.hint_joins is not None else None
+        if joins is not None:
+            x = x + joins[0](x, hints)
+        for i, (block, skip) in enumerate(zip(self.up, reversed(features))):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             x = block(torch.cat([x, skip], dim=1))
+            if joins is not None:
+                x = x + joins[i + 1](x, hints)
         return F.interpolate(self.out(x), scale_factor=2.0, mode="bilinear")  # (N, 2, H, W)
+
+
+class HintJoin(nn.Module):
+    """Adds what the visitor's hints say to the decoder's features at one stride (ControlNet-like).
+
+    hints (N, 3, H, W) = a*/110, b*/110 and confidence of the engine's hint
+    map (colorizer.hints.hint_map), averaged down to the features' stride.
+    The join mixes them with the features (which know what is sky and what
+    is skin, so a hint can reach the rest of its object) and its output is
+    scaled by the picture's largest confidence: with no hints it adds
+    exactly nothing, so the automatic colour is the base network's, bit
+    for bit. The last convolution starts at zero, so training starts from
+    the base network too.
+    """
+
+    def __init__(self, channels: int, stride: int, width: int = 32) -> None:
+        super().__init__()
+        self.stride = stride
+        self.mix = nn.Sequential(nn.Conv2d(channels + 3, width, 3, 1, 1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(width, channels, 1))
+        self.start_at_zero()
+
+    def start_at_zero(self) -> None:
+        """Zero the last convolution: the join adds nothing until it has learned something."""
+        nn.init.zeros_(self.mix[-1].weight)
+        nn.init.zeros_(self.mix[-1].bias)
+
+    def forward(self, features: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        present = hints[:, 2:].amax(dim=(2, 3), keepdim=True)  # (N, 1, 1, 1): 0 without hints
+        pooled = F.avg_pool2d(hints, self.stride)
+        return self.mix(torch.cat([features, pooled], dim=1)) * present
 
 
 def grey_rgb(lightness: torch.Tensor) -> torch.Tensor:
@@ -196,6 +238,8 @@ def _conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
 def _effnet(pretrained: bool = False, **model_args) -> EffNetUNet:
     net = EffNetUNet(EffNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in model_args.items()}))
     init_weights(net)
+    for join in net.hint_joins or ():
+        join.start_at_zero()
     if pretrained:
         state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
         del state["_fc.weight"], state["_fc.bias"]

@@ -1,0 +1,97 @@
+"""The hint branch: a trained colorizer learns to read the engine's hint map, exports with a `hints` input,
+and the engine feeds it; without hints it is the base model, bit for bit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from colorizer.engine import Colorizer
+from colorizer.hints import Hint
+from training.export import main as export_main
+from training.hintdata import HintPack, build_pack
+from training.networks import define_generator, generator_args
+from training.train_hints import main as train_hints_main
+
+
+def _photo(seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:60, 0:80]
+    img = rng.uniform(40, 220, 3) + 40 * np.stack([np.sin(x / 7 + i) * np.cos(y / 9) for i in range(3)], -1)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def base_checkpoint(tmp_path_factory) -> Path:
+    """An effnet generator as training.train saves one (untrained: the branch does not care)."""
+    torch.manual_seed(0)
+    net = define_generator("effnet")
+    path = tmp_path_factory.mktemp("base") / "base.pt"
+    torch.save({"generator": net.state_dict(), "model_args": generator_args(net), "config": {"size": 32}}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hint_run(base_checkpoint, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("hintrun")
+    (root / "photos").mkdir()
+    for i in range(3):
+        _photo(i).save(root / "photos" / f"p{i}.png")
+    assert build_pack(root / "photos", root / "pack.npz", grid=32, variants=2, jobs=1) == 6
+    train_hints_main([str(base_checkpoint), str(root / "pack.npz"), "--out", str(root / "run"), "--steps", "3",
+                      "--batch-size", "2", "--hint-width", "8"])
+    return root
+
+
+def test_hint_pack_holds_input_hint_map_and_truth_on_the_working_grid(hint_run):
+    pack = HintPack(hint_run / "pack.npz")
+    lightness, hints, ab = pack[0]
+    assert lightness.shape == (1, 32, 32) and hints.shape == (3, 32, 32) and ab.shape == (2, 32, 32)
+    assert -1 <= lightness.min() and lightness.max() <= 1
+    assert 0 < hints[2].max() <= 1  # every example has at least one hint
+
+
+def test_the_hint_branch_adds_nothing_without_hints():
+    torch.manual_seed(0)
+    net = define_generator("effnet", hints=True, hint_width=8).eval()
+    for join in net.hint_joins:  # a trained branch: its output convolution is no longer zero
+        torch.nn.init.normal_(join.mix[-1].weight, 0, 0.5)
+    lightness = torch.rand(2, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        plain = net(lightness)
+        assert torch.equal(net(lightness, torch.zeros(2, 3, 64, 64)), plain)
+        hints = torch.zeros(2, 3, 64, 64)
+        hints[:, 0], hints[:, 2, 20:30, 20:30] = 0.5, 1.0
+        assert (net(lightness, hints) - plain).abs().max() > 1e-3
+
+
+def test_hint_training_learns_only_the_branch(hint_run, base_checkpoint):
+    trained = torch.load(hint_run / "run" / "last.pt", weights_only=False)
+    base = torch.load(base_checkpoint, weights_only=False)["generator"]
+    assert trained["step"] == 3 and trained["model_args"]["hints"] is True
+    assert all(torch.equal(trained["generator"][k], v) for k, v in base.items())  # the base is frozen
+    assert any(v.abs().max() > 0 for k, v in trained["generator"].items() if k.endswith("mix.4.weight"))
+
+
+def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run, base_checkpoint, tmp_path):
+    hinted, plain = tmp_path / "hinted.onnx", tmp_path / "plain.onnx"
+    export_main([str(hint_run / "run" / "last.pt"), str(hinted)])
+    export_main([str(base_checkpoint), str(plain)])
+    session = ort.InferenceSession(str(hinted), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["L", "hints"]
+    assert "hint_map" in session.get_modelmeta().custom_metadata_map["hint_input"]
+
+    with_branch, without = Colorizer.load(hinted), Colorizer.load(plain)
+    assert with_branch.reads_hints and not without.reads_hints and with_branch.size == 32
+    image = _photo(7)
+    np.testing.assert_array_equal(np.asarray(with_branch.colorize(image)), np.asarray(without.colorize(image)))
+    hints = [Hint(10, 10, "#2050e0"), Hint(70, 50, "#c03020")]
+    fed = []
+    original_run = with_branch.session.run
+    with_branch.session.run = lambda names, feeds: fed.append(feeds) or original_run(names, feeds)
+    with_branch.colorize(image, hints=hints)
+    assert fed[0]["hints"].shape == (1, 3, 32, 32) and fed[0]["hints"][0, 2].max() > 0.5

@@ -1,0 +1,120 @@
+"""Teach a trained colorizer to read colour hints. Read top to bottom: set-up, data, networks, loop.
+
+    python -m training.hintdata ../shared/data/photos/train runs/hintpack.npz --jobs 2
+    python -m training.train_hints runs/blend.pt runs/hintpack.npz --out runs/hints
+
+The base generator (any effnet checkpoint) is frozen and gains a hint
+branch (training.networks.HintJoin at each decoder stride) that reads the
+engine's hint map; only the branch learns, by L1 against the photo's true
+colour. With no hints the branch adds exactly zero, so the automatic colour
+stays the base model's, and the GAN-trained vividness of the base is kept
+wherever hints say nothing. OUT/last.pt is a checkpoint that
+training.export turns into a model with a second input, `hints`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from training.hintdata import HintPack
+from training.networks import define_generator, generator_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("base", help="checkpoint of the trained effnet generator to extend (its `generator` weights)")
+    p.add_argument("pack", help="hint pack from training.hintdata")
+    p.add_argument("--out", default="runs/hints", help="run folder: last.pt and losses.csv")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
+    p.add_argument("--steps", type=int, default=3000, help="total steps; the learning rate decays linearly to 0")
+    p.add_argument("--batch-size", type=int, default=16, help="examples per step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the hint branch")
+    p.add_argument("--hint-width", type=int, default=32, help="channels inside each hint join")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="save OUT/last.pt this often")
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this many minutes with a checkpoint (0 = no limit)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # --- data ---
+    pack = HintPack(args.pack)
+    loader = DataLoader(pack, batch_size=args.batch_size, shuffle=True, drop_last=True)
+    size = pack.lightness.shape[-1]
+
+    # --- networks: the frozen base plus a hint branch that starts at zero ---
+    base = torch.load(args.base, map_location="cpu", weights_only=False)
+    if base["model_args"].get("name") != "effnet":
+        raise SystemExit("the hint branch joins the effnet generator's decoder; the base is not one")
+    net = define_generator(**{**base["model_args"], "hints": True, "hint_width": args.hint_width})
+    net.load_state_dict(base["generator"], strict=False)
+    net.eval().requires_grad_(False)  # BatchNorm keeps the base's statistics
+    net.hint_joins.requires_grad_(True)
+    opt = torch.optim.Adam(net.hint_joins.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / args.steps)
+    step = 0
+    if args.resume and (out / "last.pt").exists():
+        ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        net.load_state_dict(ckpt["generator"])
+        opt.load_state_dict(ckpt["opt"])
+        sched.load_state_dict(ckpt["sched"])
+        step = ckpt["step"]
+        print(f"resumed from {out / 'last.pt'} at step {step}")
+
+    def save_checkpoint() -> None:
+        state = {"generator": net.state_dict(), "model_args": generator_args(net), "opt": opt.state_dict(),
+                 "sched": sched.state_dict(), "step": step,
+                 "config": {**vars(args), "size": size, "base_config": base.get("config", {})}}
+        torch.save(state, out / "last.tmp")
+        os.replace(out / "last.tmp", out / "last.pt")
+
+    # --- loop ---
+    log_file = open(out / "losses.csv", "a", newline="")
+    log = csv.writer(log_file)
+    if log_file.tell() == 0:
+        log.writerow(["step", "l1", "l1_base", "lr", "seconds"])
+    t0 = last_save = time.time()
+    while step < args.steps:
+        for lightness, hints, real_ab in loader:
+            fake_ab = net(lightness, hints)
+            loss = F.l1_loss(fake_ab, real_ab)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 10 == 0:  # the base's own loss on the same batch, for comparison
+                with torch.no_grad():
+                    base_loss = F.l1_loss(net(lightness), real_ab).item()
+                log.writerow([step, f"{loss.item():.5f}", f"{base_loss:.5f}", f"{sched.get_last_lr()[0]:.3g}",
+                              f"{time.time() - t0:.1f}"])
+                log_file.flush()
+            if time.time() - last_save > args.checkpoint_minutes * 60:
+                save_checkpoint()
+                last_save = time.time()
+            if step >= args.steps or (args.max_minutes and time.time() - t0 > args.max_minutes * 60):
+                break
+        if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
+            break
+    save_checkpoint()
+    log_file.close()
+    print(f"stopped at step {step}; {out / 'last.pt'}")
+
+
+if __name__ == "__main__":
+    main()
