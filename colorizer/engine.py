@@ -5,9 +5,12 @@ metadata), but users upload 12-megapixel phone photos and expect them back
 just as sharp. So the model only predicts colour: the photo is shrunk to fit
 the working size with its aspect ratio kept (a squashed picture is not what
 the encoder learned from), padded to the model's size multiple, and the
-prediction cropped back; that ab is corrected by the visitor's colour hints
-(colorizer.hints), upsampled to the original resolution and recombined with
-the original full-resolution L, which carries all the detail.
+prediction cropped back. A model trained to read hints (an ONNX input
+`hints`) is given the hints spread over the grid (colorizer.hints.hint_map)
+and recolours what they say belongs with them; for every model the
+hints then correct the prediction (colorizer.hints.apply_hints), so each
+pin shows its colour. The ab is upsampled to the original resolution and
+recombined with the original full-resolution L, which carries all the detail.
 Full-resolution work runs in horizontal bands so that memory stays a few
 bytes per pixel above the decoded image.
 """

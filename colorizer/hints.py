@@ -23,8 +23,14 @@ single pin coloured a whole object instead of a small patch; but on a
 line-art sketch, where white paper is alike on both sides of every outline,
 it blended the pins into a rainbow across the drawn lines, while this
 chain stops at them and fills each outlined region. Sketches are where
-hints matter most, so this one stays; a spread that follows the chain
-*and* weighs the model's colour is the next step.
+hints matter most, so this one stays.
+
+What the chain cannot know is which pixels are the same *object* beyond
+an edge or a texture; the network can. hint_map gives a network trained
+to read hints (training.train_hints, an ONNX input `hints`) the hint
+colours spread by this same chain and how strongly they reach each pixel;
+the engine feeds it, then apply_hints corrects the network's colour as
+for any model, so each pin shows its colour.
 
 Hints arrive as JSON `[{"x": int, "y": int, "color": "#rrggbb"}, ...]` from
 the web and the Lambda API, and as `X,Y,#RRGGBB` from the command line, in

@@ -12,6 +12,15 @@ with 1 to MAX_HINTS hints at random pixels carrying the photo's colour
 there (as `training.evaluate --hints` draws them); a third of the variants
 show a pencil sketch of the crop instead of its L*, with the photo's
 colours as hints, because sketches are where people place hints most.
+
+Hints drawn from the truth only ever agree with the photo, so a network
+trained on them alone learns that one bluish point means a bluish picture:
+a visitor's single blue pin on a red car then tints the whole photo. So
+half of the variants are recoloured first: at 1 to 3 of the hint points,
+the region the edge-aware chain reaches from that point (a drawn outline's
+inside, in a sketch) takes a random colour, and the hints and the target
+are drawn from that edited photo. The network learns what people mean by
+a pin: this region is this colour, the rest stays as it was.
 """
 from __future__ import annotations
 
@@ -25,14 +34,16 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from colorizer.engine import _small_rgb
-from colorizer.hints import Hint, hint_map
-from colorizer.lab import encode_ab, encode_l, rgb_to_l, rgb_to_lab
+from colorizer.hints import PIN, Hint, hint_map, propagate, scale_hints
+from colorizer.lab import encode_ab, encode_l, lab_to_rgb8, rgb_to_l, rgb_to_lab
 from training.photos import find_images
 from training.sketch import pencil_sketch
 
 FRAME = 256  # the evaluation's picture size, which hints' pixel coordinates refer to
 MAX_HINTS = 32
 SKETCH_SHARE = 1 / 3
+EDIT_SHARE = 1 / 2
+MAX_EDITS = 3
 
 
 def make_variant(photo: Image.Image, grid: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -40,7 +51,6 @@ def make_variant(photo: Image.Image, grid: int, rng: np.random.Generator) -> dic
     side = int(min(photo.size) * rng.uniform(0.55, 1.0))
     left, top = int(rng.integers(photo.width - side + 1)), int(rng.integers(photo.height - side + 1))
     framed = photo.resize((FRAME, FRAME), Image.LANCZOS, box=(left, top, left + side, top + side))
-    truth = np.asarray(framed)
     if rng.random() < SKETCH_SHARE:
         sketch = pencil_sketch(np.asarray(framed.convert("L")), rng)
         shown = Image.fromarray(sketch).convert("RGB")
@@ -49,10 +59,33 @@ def make_variant(photo: Image.Image, grid: int, rng: np.random.Generator) -> dic
     lightness = rgb_to_l(np.asarray(_small_rgb(shown, (grid, grid))))
     count = int(np.exp(rng.uniform(0.0, np.log(MAX_HINTS + 1))))
     points = rng.integers(FRAME, size=(max(count, 1), 2))
+    if rng.random() < EDIT_SHARE:
+        framed = recolour_regions(framed, lightness, points[:rng.integers(1, MAX_EDITS + 1)], rng)
+    truth = np.asarray(framed)
     hints = [Hint(int(x), int(y), "#" + bytes(truth[y, x]).hex()) for x, y in points]
     true_ab = rgb_to_lab(np.asarray(_small_rgb(framed, (grid, grid))))[..., 1:]
     return {"L": lightness.astype(np.float16), "ab": true_ab.astype(np.float16),
             "hints": hint_map(lightness, hints, (FRAME, FRAME)).astype(np.float16)}
+
+
+def recolour_regions(framed: Image.Image, lightness: np.ndarray, seeds: np.ndarray,
+                     rng: np.random.Generator) -> Image.Image:
+    """`framed` with the region around each seed (x, y) a random colour, L* kept.
+
+    The region is where the hint spread (colorizer.hints.propagate on the
+    grid whose L* is `lightness`) carries a pin at the seed, softly edged.
+    """
+    height, width = lightness.shape
+    lab = rgb_to_lab(np.asarray(framed))
+    for seed in scale_hints([Hint(int(x), int(y), "#000000") for x, y in seeds], framed.size, (width, height)):
+        pinned = np.zeros((height, width), np.float32)
+        pinned[max(seed.y - 2, 0):seed.y + 3, max(seed.x - 2, 0):seed.x + 3] = PIN
+        reach = propagate(lightness, np.ones((height, width, 1), np.float32), pinned)[..., 0]
+        mask = np.clip(4.0 * reach - 0.4, 0.0, 1.0).astype(np.float32)
+        mask = np.asarray(Image.fromarray(mask, mode="F").resize(framed.size, Image.BILINEAR))[..., None]
+        hue, chroma = rng.uniform(0, 2 * np.pi), rng.uniform(15, 65)
+        lab[..., 1:] = (1 - mask) * lab[..., 1:] + mask * np.array([np.cos(hue), np.sin(hue)]) * chroma
+    return Image.fromarray(lab_to_rgb8(lab[..., 0], lab[..., 1], lab[..., 2]))
 
 
 def _job(task: tuple[list[Path], int, int, int]) -> dict[str, np.ndarray]:

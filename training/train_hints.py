@@ -9,7 +9,9 @@ engine's hint map; only the branch learns, by L1 against the photo's true
 colour. With no hints the branch adds exactly zero, so the automatic colour
 stays the base model's, and the GAN-trained vividness of the base is kept
 wherever hints say nothing. OUT/last.pt is a checkpoint that
-training.export turns into a model with a second input, `hints`.
+training.export turns into a model with a second input, `hints`. A hint
+checkpoint works as the base too: its branch goes on learning (on a new
+pack, with a fresh schedule) and the base network under it stays frozen.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from training.networks import define_generator, generator_args
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("base", help="checkpoint of the trained effnet generator to extend (its `generator` weights)")
+    p.add_argument("base", help="checkpoint of the trained effnet generator to extend (its `generator` weights; a hint "
+                        "checkpoint's branch is kept and trained on)")
     p.add_argument("pack", help="hint pack from training.hintdata")
     p.add_argument("--out", default="runs/hints", help="run folder: last.pt and losses.csv")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
