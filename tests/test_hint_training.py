@@ -77,7 +77,8 @@ def test_hint_training_learns_only_the_branch(hint_run, base_checkpoint):
     assert any(v.abs().max() > 0 for k, v in trained["generator"].items() if k.endswith("mix.4.weight"))
 
 
-def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run, base_checkpoint, tmp_path):
+def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run, base_checkpoint, tmp_path,
+                                                                      monkeypatch):
     hinted, plain = tmp_path / "hinted.onnx", tmp_path / "plain.onnx"
     export_main([str(hint_run / "run" / "last.pt"), str(hinted)])
     export_main([str(base_checkpoint), str(plain)])
@@ -91,7 +92,13 @@ def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run,
     np.testing.assert_array_equal(np.asarray(with_branch.colorize(image)), np.asarray(without.colorize(image)))
     hints = [Hint(10, 10, "#2050e0"), Hint(70, 50, "#c03020")]
     fed = []
-    original_run = with_branch.session.run
-    with_branch.session.run = lambda names, feeds: fed.append(feeds) or original_run(names, feeds)
+
+    class Recording:
+        def run(self, names, feeds):
+            fed.append(feeds)
+            return session.run(names, feeds)
+
+    session = with_branch.session
+    monkeypatch.setattr(with_branch, "session", Recording())
     with_branch.colorize(image, hints=hints)
     assert fed[0]["hints"].shape == (1, 3, 32, 32) and fed[0]["hints"][0, 2].max() > 0.5
