@@ -25,6 +25,8 @@ import torch
 
 from bench import peers
 from bench.common import OUT, ROOT, cores, load_results, percentiles, save_results, table, time_runs
+from colorizer.engine import reads_hints
+from training.export import takes_hints
 from training.networks import define_generator
 
 SIZE = 256
@@ -62,7 +64,7 @@ def onnx_path(name: str):
 def network_inputs(net: torch.nn.Module, lightness: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """What the network is given: a hint-reading one also gets an empty hint map, whose branch its ONNX
     graph always computes (the branch then adds zero)."""
-    if getattr(net, "hint_joins", None) is None:
+    if not takes_hints(net):
         return (lightness,)
     return lightness, torch.zeros(lightness.shape[0], 3, *lightness.shape[2:])
 
@@ -119,7 +121,7 @@ def measure(name: str, warmup: int, runs: int) -> dict:
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(onnx_path(name)), options, providers=["CPUExecutionProvider"])
     feeds = {"L": x}
-    if any(i.name == "hints" for i in session.get_inputs()):  # a hint-reading model, run without hints
+    if reads_hints(session):  # run without hints
         feeds["hints"] = np.zeros((1, 3, side, side), np.float32)
     result = {"onnxruntime": percentiles(time_runs(lambda: session.run(["ab"], feeds), warmup, runs))}
     net = network(name)

@@ -50,8 +50,7 @@ class Colorizer:
         height, width = session.get_inputs()[0].shape[2:]
         self.fixed_shape = isinstance(height, int) and isinstance(width, int)
         self.size_multiple = int(self.metadata.get("size_multiple", 1))
-        # A model trained to read hints (training.train_hints) has a second input for the hint map.
-        self.reads_hints = any(i.name == "hints" for i in session.get_inputs())
+        self.reads_hints = reads_hints(session)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, threads: int | None = None,
@@ -172,6 +171,11 @@ def _resize_rows(channel: Image.Image, height: int, top: int, rows: int) -> np.n
     scale_y = channel.height / height
     box = (0.0, top * scale_y, float(channel.width), (top + rows) * scale_y)
     return np.asarray(channel.resize((channel.width, rows), Image.BILINEAR, box=box), dtype=np.float32)
+
+
+def reads_hints(session: ort.InferenceSession) -> bool:
+    """Whether the model was trained to read hints (training.train_hints): it has a second input, `hints`."""
+    return any(i.name == "hints" for i in session.get_inputs())
 
 
 def _working_size(session: ort.InferenceSession) -> int:

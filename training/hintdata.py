@@ -34,7 +34,7 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from colorizer.engine import _small_rgb
-from colorizer.hints import PIN, Hint, hint_map, propagate, scale_hints
+from colorizer.hints import Hint, hint_map
 from colorizer.lab import encode_ab, encode_l, lab_to_rgb8, rgb_to_l, rgb_to_lab
 from training.photos import find_images
 from training.sketch import pencil_sketch
@@ -72,15 +72,13 @@ def recolour_regions(framed: Image.Image, lightness: np.ndarray, seeds: np.ndarr
                      rng: np.random.Generator) -> Image.Image:
     """`framed` with the region around each seed (x, y) a random colour, L* kept.
 
-    The region is where the hint spread (colorizer.hints.propagate on the
-    grid whose L* is `lightness`) carries a pin at the seed, softly edged.
+    The region is where the hint spread reaches from a pin at the seed
+    (the confidence of colorizer.hints.hint_map on the grid whose L* is
+    `lightness`), softly edged.
     """
-    height, width = lightness.shape
     lab = rgb_to_lab(np.asarray(framed))
-    for seed in scale_hints([Hint(int(x), int(y), "#000000") for x, y in seeds], framed.size, (width, height)):
-        pinned = np.zeros((height, width), np.float32)
-        pinned[max(seed.y - 2, 0):seed.y + 3, max(seed.x - 2, 0):seed.x + 3] = PIN
-        reach = propagate(lightness, np.ones((height, width, 1), np.float32), pinned)[..., 0]
+    for x, y in seeds:
+        reach = hint_map(lightness, [Hint(int(x), int(y), "#000000")], framed.size)[..., 2]
         mask = np.clip(4.0 * reach - 0.4, 0.0, 1.0).astype(np.float32)
         mask = np.asarray(Image.fromarray(mask, mode="F").resize(framed.size, Image.BILINEAR))[..., None]
         hue, chroma = rng.uniform(0, 2 * np.pi), rng.uniform(15, 65)
