@@ -102,3 +102,25 @@ def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run,
     monkeypatch.setattr(with_branch, "session", Recording())
     with_branch.colorize(image, hints=hints)
     assert fed[0]["hints"].shape == (1, 3, 32, 32) and fed[0]["hints"][0, 2].max() > 0.5
+
+
+def test_a_recoloured_region_follows_the_edges_and_keeps_the_lightness():
+    from colorizer.lab import rgb_to_l, rgb_to_lab
+    from training.hintdata import recolour_regions
+
+    grey = np.full((64, 64, 3), 90, np.uint8)
+    grey[:, 32:] = 200  # one strong vertical edge
+    image = Image.fromarray(grey)
+    edited = np.asarray(recolour_regions(image, rgb_to_l(grey), np.array([[10, 30]]), np.random.default_rng(0)))
+    chroma = np.hypot(*rgb_to_lab(edited)[..., 1:].transpose(2, 0, 1))
+    assert chroma[20:40, 4:16].mean() > 10  # the seed's side takes a colour
+    assert chroma[:, 40:].max() < 2  # the other side of the edge keeps its own (grey)
+    np.testing.assert_allclose(rgb_to_l(edited), rgb_to_l(grey), atol=1.0)
+
+
+def test_hint_training_refuses_a_base_that_is_not_an_effnet(hint_run, tmp_path):
+    unet = define_generator("unet", depth=5, ngf=8, max_channels=32)
+    base = tmp_path / "unet.pt"
+    torch.save({"generator": unet.state_dict(), "model_args": generator_args(unet)}, base)
+    with pytest.raises(SystemExit, match="effnet"):
+        train_hints_main([str(base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"), "--steps", "1"])
