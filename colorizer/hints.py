@@ -195,6 +195,7 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
     a few dozen at each level.
     """
     lightness = np.asarray(lightness, np.float32)
+    rhs = np.ascontiguousarray((pinned[..., None] * target).astype(np.float32).transpose(2, 0, 1))
     start = None
     if min(lightness.shape) >= 2 * COARSEST:
         coarse_pinned = _halve(pinned)
@@ -203,26 +204,43 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
         start = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)
         start = np.pad(start, ((0, lightness.shape[0] - start.shape[0]), (0, lightness.shape[1] - start.shape[1]),
                                (0, 0)), mode="edge")
-    # Neighbour weights between each pixel and the one to its right / below it.
-    w_right = np.exp(-np.square(np.diff(lightness, axis=1)) / (2 * SIGMA_L**2))[..., None]
-    w_down = np.exp(-np.square(np.diff(lightness, axis=0)) / (2 * SIGMA_L**2))[..., None]
-    screen = 1.0 / (SPREAD * max(lightness.shape)) ** 2
-    diagonal = np.full(lightness.shape + (1,), screen, np.float32) + pinned[..., None]
-    diagonal[:, :-1] += w_right
-    diagonal[:, 1:] += w_right
-    diagonal[:-1] += w_down
-    diagonal[1:] += w_down
+        start = np.ascontiguousarray(start.astype(np.float32).transpose(2, 0, 1))
+    return _conjugate_gradients(_Laplacian(lightness, pinned), rhs, start).transpose(1, 2, 0)
 
-    def matvec(u: np.ndarray) -> np.ndarray:
-        out = diagonal * u
-        out[:, :-1] -= w_right * u[:, 1:]
-        out[:, 1:] -= w_right * u[:, :-1]
-        out[:-1] -= w_down * u[1:]
-        out[1:] -= w_down * u[:-1]
+
+class _Laplacian:
+    """The system's matrix on a grid, applied without being built: u (K, h, w) -> A u, each channel alike.
+
+    Channels first and every product into a buffer made once: at the
+    working size the solve is a few hundred of these, and numpy's
+    temporaries, not the arithmetic, were most of its time.
+    """
+
+    def __init__(self, lightness: np.ndarray, pinned: np.ndarray) -> None:
+        scale = np.float32(-1 / (2 * SIGMA_L**2))
+        # Neighbour weights between each pixel and the one to its right / below it.
+        self.right = np.exp(np.square(np.diff(lightness, axis=1)) * scale)
+        self.down = np.exp(np.square(np.diff(lightness, axis=0)) * scale)
+        self.diagonal = np.float32(1.0 / (SPREAD * max(lightness.shape)) ** 2) + pinned.astype(np.float32)
+        self.diagonal[:, :-1] += self.right
+        self.diagonal[:, 1:] += self.right
+        self.diagonal[:-1] += self.down
+        self.diagonal[1:] += self.down
+        self._buffers: dict[tuple[int, ...], np.ndarray] = {}
+
+    def __call__(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.multiply(self.diagonal, u, out=out)
+        for weights, ahead, behind in ((self.right, np.s_[:, :, 1:], np.s_[:, :, :-1]),
+                                       (self.down, np.s_[:, 1:], np.s_[:, :-1])):
+            pull = self._buffer((u.shape[0],) + weights.shape)
+            out[behind] -= np.multiply(weights, u[ahead], out=pull)
+            out[ahead] -= np.multiply(weights, u[behind], out=pull)
         return out
 
-    rhs = (pinned[..., None] * target).astype(np.float32)
-    return _conjugate_gradients(matvec, rhs, 1.0 / diagonal, start)
+    def _buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        if shape not in self._buffers:
+            self._buffers[shape] = np.empty(shape, np.float32)
+        return self._buffers[shape]
 
 
 def _halve(x: np.ndarray) -> np.ndarray:
@@ -232,25 +250,32 @@ def _halve(x: np.ndarray) -> np.ndarray:
     return 0.25 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2])
 
 
-def _conjugate_gradients(matvec, rhs: np.ndarray, inverse_diagonal: np.ndarray,
-                         start: np.ndarray | None = None) -> np.ndarray:
-    """Jacobi-preconditioned CG for A x = rhs from `start` (default 0), both channels at once
-    (A is the same for a* and b*)."""
-    x = np.zeros_like(rhs) if start is None else start.astype(np.float32)
-    residual = rhs - matvec(x) if start is not None else rhs.copy()
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-channel inner products of two (K, h, w) arrays: (K,)."""
+    return np.einsum("ij,ij->i", a.reshape(len(a), -1), b.reshape(len(b), -1))
+
+
+def _conjugate_gradients(matrix: _Laplacian, rhs: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Jacobi-preconditioned CG for A x = rhs (K, h, w) from `start` (default 0), all channels at once
+    (A is the same for each); stops when every channel's residual is below CG_TOLERANCE of its rhs."""
+    inverse_diagonal = 1.0 / matrix.diagonal
+    a_dir = np.empty_like(rhs)
+    x = np.zeros_like(rhs) if start is None else start
+    residual = rhs - matrix(x, a_dir) if start is not None else rhs.copy()
     z = inverse_diagonal * residual
     direction = z.copy()
-    rz = np.sum(residual * z, axis=(0, 1))
-    stop = CG_TOLERANCE**2 * np.maximum(np.sum(rhs * rhs, axis=(0, 1)), 1e-12)
+    rz = _dot(residual, z)
+    stop = CG_TOLERANCE**2 * np.maximum(_dot(rhs, rhs), 1e-12)
     for _ in range(CG_ITERATIONS):
-        a_dir = matvec(direction)
-        step = rz / np.maximum(np.sum(direction * a_dir, axis=(0, 1)), 1e-30)
+        matrix(direction, a_dir)
+        step = (rz / np.maximum(_dot(direction, a_dir), 1e-30)).astype(np.float32)[:, None, None]
         x += step * direction
         residual -= step * a_dir
-        if np.all(np.sum(residual * residual, axis=(0, 1)) <= stop):
+        if np.all(_dot(residual, residual) <= stop):
             break
-        z = inverse_diagonal * residual
-        rz_new = np.sum(residual * z, axis=(0, 1))
-        direction = z + (rz_new / np.maximum(rz, 1e-30)) * direction
+        np.multiply(inverse_diagonal, residual, out=z)
+        rz_new = _dot(residual, z)
+        direction *= (rz_new / np.maximum(rz, 1e-30)).astype(np.float32)[:, None, None]
+        direction += z
         rz = rz_new
     return x
