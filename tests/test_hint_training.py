@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -13,6 +14,7 @@ from PIL import Image
 from colorizer.engine import Colorizer
 from colorizer.hints import Hint
 from training.export import main as export_main
+from training.hint_graph import skip_joins_without_hints
 from training.hintdata import HintPack, build_pack
 from training.networks import define_generator, generator_args
 from training.train_hints import main as train_hints_main
@@ -85,6 +87,14 @@ def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run,
     session = ort.InferenceSession(str(hinted), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["L", "hints"]
     assert "hint_map" in session.get_modelmeta().custom_metadata_map["hint_input"]
+    # export's parity check has run the graph both ways; here: one If per join, whose way without hints
+    # passes the features on untouched, so an automatic colorization does not pay for the branch
+    graph = onnx.load(hinted).graph
+    ifs = [{a.name: [m.op_type for m in a.g.node] for a in n.attribute} for n in graph.node if n.op_type == "If"]
+    assert len(ifs) == len(define_generator("effnet", hints=True).hint_joins) == 5
+    assert all(i["else_branch"] == ["Identity"] and "Conv" in i["then_branch"] for i in ifs)
+    with pytest.raises(ValueError, match="no hint joins"):
+        skip_joins_without_hints(onnx.load(plain))
 
     with_branch, without = Colorizer.load(hinted), Colorizer.load(plain)
     assert with_branch.reads_hints and not without.reads_hints and with_branch.size == 32
