@@ -62,8 +62,8 @@ def onnx_path(name: str):
 
 
 def network_inputs(net: torch.nn.Module, lightness: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """What the network is given: a hint-reading one also gets an empty hint map, whose branch its ONNX
-    graph always computes (the branch then adds zero)."""
+    """What the network is given: a hint-reading one also gets an empty hint map. Torch computes its
+    branch anyway (adding zero), so the GMACs count it; the exported graph skips it (training.hint_graph)."""
     if not takes_hints(net):
         return (lightness,)
     return lightness, torch.zeros(lightness.shape[0], 3, *lightness.shape[2:])

@@ -205,18 +205,18 @@ def propagate(lightness: np.ndarray, target: np.ndarray, pinned: np.ndarray) -> 
         start = np.pad(start, ((0, lightness.shape[0] - start.shape[0]), (0, lightness.shape[1] - start.shape[1]),
                                (0, 0)), mode="edge")
         start = np.ascontiguousarray(start.astype(np.float32).transpose(2, 0, 1))
-    return _conjugate_gradients(_Laplacian(lightness, pinned), rhs, start).transpose(1, 2, 0)
+    return _conjugate_gradients(_Laplacian(lightness, pinned, len(rhs)), rhs, start).transpose(1, 2, 0)
 
 
 class _Laplacian:
-    """The system's matrix on a grid, applied without being built: u (K, h, w) -> A u, each channel alike.
+    """The system's matrix on a grid, applied without being built: u (channels, h, w) -> A u, each alike.
 
     Channels first and every product into a buffer made once: at the
     working size the solve is a few hundred of these, and numpy's
     temporaries, not the arithmetic, were most of its time.
     """
 
-    def __init__(self, lightness: np.ndarray, pinned: np.ndarray) -> None:
+    def __init__(self, lightness: np.ndarray, pinned: np.ndarray, channels: int) -> None:
         scale = np.float32(-1 / (2 * SIGMA_L**2))
         # Neighbour weights between each pixel and the one to its right / below it.
         self.right = np.exp(np.square(np.diff(lightness, axis=1)) * scale)
@@ -226,21 +226,16 @@ class _Laplacian:
         self.diagonal[:, 1:] += self.right
         self.diagonal[:-1] += self.down
         self.diagonal[1:] += self.down
-        self._buffers: dict[tuple[int, ...], np.ndarray] = {}
+        self._pulls = [(weights, np.empty((channels,) + weights.shape, np.float32), ahead, behind)
+                       for weights, ahead, behind in ((self.right, np.s_[:, :, 1:], np.s_[:, :, :-1]),
+                                                      (self.down, np.s_[:, 1:], np.s_[:, :-1]))]
 
     def __call__(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
         np.multiply(self.diagonal, u, out=out)
-        for weights, ahead, behind in ((self.right, np.s_[:, :, 1:], np.s_[:, :, :-1]),
-                                       (self.down, np.s_[:, 1:], np.s_[:, :-1])):
-            pull = self._buffer((u.shape[0],) + weights.shape)
+        for weights, pull, ahead, behind in self._pulls:
             out[behind] -= np.multiply(weights, u[ahead], out=pull)
             out[ahead] -= np.multiply(weights, u[behind], out=pull)
         return out
-
-    def _buffer(self, shape: tuple[int, ...]) -> np.ndarray:
-        if shape not in self._buffers:
-            self._buffers[shape] = np.empty(shape, np.float32)
-        return self._buffers[shape]
 
 
 def _halve(x: np.ndarray) -> np.ndarray:

@@ -59,11 +59,10 @@ def export(net: nn.Module, path: str | Path, size: int = WORKING_SIZE, opset: in
     program = torch.onnx.export(net, inputs, input_names=names, output_names=["ab"], opset_version=opset,
                                 dynamo=True, dynamic_shapes=dynamic, verbose=False)
     model = program.model_proto  # one self-contained file: no external weight data
-    if takes_hints(net):
-        model = skip_joins_without_hints(model)
     props = {"working_size": str(size), "size_multiple": str(net.size_multiple),
              "model_args": json.dumps(generator_args(net)), **(metadata or {})}
     if takes_hints(net):
+        model = skip_joins_without_hints(model)
         props["hint_input"] = HINT_INPUT
     onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model)

@@ -48,8 +48,8 @@ def skip_joins_without_hints(model: onnx.ModelProto) -> onnx.ModelProto:
     wrapped: dict[int, onnx.NodeProto] = {}  # id of each join's Add -> the If replacing it
     dropped, moved = set(), set()
     for index, nodes in sorted(groups.items()):
-        add, local = _join_output(nodes, consumers, initializers)
-        wrapped[id(add)] = _if_hinted(index, nodes, add, [initializers[n] for n in local])
+        add, features, local = _join_output(nodes, consumers, initializers)
+        wrapped[id(add)] = _if_hinted(index, nodes, add, features, [initializers[n] for n in local])
         dropped |= {id(n) for n in nodes}
         moved |= local
 
@@ -81,24 +81,26 @@ def _join_index(node: onnx.NodeProto) -> int | None:
 
 
 def _join_output(nodes: list[onnx.NodeProto], consumers: dict[str, list[onnx.NodeProto]],
-                 initializers: dict[str, onnx.TensorProto]) -> tuple[onnx.NodeProto, set[str]]:
-    """The Add that puts a join's output on the features, and the weights only the join uses."""
+                 initializers: dict[str, onnx.TensorProto]) -> tuple[onnx.NodeProto, str, set[str]]:
+    """The Add that puts a join's output on the features, the features' name, and the weights only the join
+    uses."""
     inside = {id(n) for n in nodes}
     leaving = {o for n in nodes for o in n.output if any(id(c) not in inside for c in consumers.get(o, []))}
     if len(leaving) != 1 or len(consumers[next(iter(leaving))]) != 1:
         raise ValueError(f"a hint join should have one output, used once; found {sorted(leaving)}")
-    add = consumers[next(iter(leaving))][0]
+    output = next(iter(leaving))
+    add = consumers[output][0]
     if add.op_type != "Add":
         raise ValueError(f"a hint join's output should be added to the features, not fed to {add.op_type}")
     local = {i for n in nodes for i in n.input
              if i in initializers and all(id(c) in inside for c in consumers[i])}
-    return add, local
+    features = next(i for i in add.input if i != output)
+    return add, features, local
 
 
-def _if_hinted(index: int, nodes: list[onnx.NodeProto], add: onnx.NodeProto,
+def _if_hinted(index: int, nodes: list[onnx.NodeProto], add: onnx.NodeProto, features: str,
                weights: list[onnx.TensorProto]) -> onnx.NodeProto:
     """If(has_hints): then the join and its Add, else the features as they are."""
-    features = next(i for i in add.input if not any(i in n.output for n in nodes))
     with_hints, without = f"hint_join_{index}/with_hints", f"hint_join_{index}/without"
     then_graph = helper.make_graph(
         [*nodes, helper.make_node("Add", list(add.input), [with_hints])], f"hint_join_{index}_with_hints", [],
