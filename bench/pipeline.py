@@ -16,8 +16,8 @@ and its PNG. Paths:
 Stages are timed by wrapping the library's own functions (nothing is
 re-implemented here): decode = open_image minus EXIF and mode conversion;
 resize = predict_ab minus inference (the downscale to the working size and
-its L); L extraction, ab upsample and Lab->RGB are the per-band calls in
-apply_ab; "bands_other" is the rest of apply_ab (crop, paste); "rest" is the
+its L); L extraction (a band's L*, from its grey or RGB pixels), ab upsample
+and Lab->RGB are the per-band calls in apply_ab; "bands_other" is the rest of apply_ab (crop, paste); "rest" is the
 rest of the request (multipart parsing, Flask and the response for `api`;
 freeing the images for both). `--src DIR` runs
 another checkout's colorizer/ (e.g. the code before optimisation).
@@ -87,7 +87,10 @@ def instrument(stages: Stages) -> None:
     stages.wrap(imageio, "_to_colorizer_mode", "to_rgb")
     stages.wrap(engine.Colorizer, "predict_ab", "predict_ab")
     stages.wrap(engine, "apply_ab", "apply_ab")
-    stages.wrap(engine, "rgb_to_l", "l_extraction", unless="predict_ab")
+    if hasattr(engine, "_band_lightness"):  # a band's L* (the code before it: rgb_to_l, after any RGB conversion)
+        stages.wrap(engine, "_band_lightness", "l_extraction")
+    else:
+        stages.wrap(engine, "rgb_to_l", "l_extraction", unless="predict_ab")
     stages.wrap(engine, "_resize_rows", "ab_upsample")
     for name in ("lab_to_rgb8", "lab_to_rgb", "to_uint8"):  # lab_to_rgb + to_uint8: the code before optimisation
         if hasattr(engine, name):

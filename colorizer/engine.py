@@ -26,7 +26,7 @@ from PIL import Image
 
 from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import Hint, apply_hints, check_inside, hint_map
-from colorizer.lab import decode_ab, encode_l, lab_to_rgb8, rgb_to_l
+from colorizer.lab import decode_ab, encode_l, grey_to_l, lab_to_rgb8, rgb_to_l
 
 DEFAULT_SIZE = 256
 # Full-resolution pixels converted per band: small enough that a band's float32
@@ -145,8 +145,7 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
         rows = min(band, height - top)
-        pixels = image.crop((0, top, width, top + rows))
-        lightness = rgb_to_l(np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB")))
+        lightness = _band_lightness(image.crop((0, top, width, top + rows)))
         a, b = (_resize_rows(channel, height, top, rows) for channel in ab_rows)
         result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
     if alpha is not None:
@@ -164,6 +163,13 @@ def _small_rgb(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     if image.mode == "RGBA":  # band by band: alpha must not weight the colour, as in an RGB resize
         return Image.merge("RGB", [shrink(image.getchannel(band)) for band in "RGB"])
     return shrink(image.convert("RGB"))
+
+
+def _band_lightness(pixels: Image.Image) -> np.ndarray:
+    """L* of a band of the photo: a grey (L) band by table, without widening it to RGB first."""
+    if pixels.mode == "L":
+        return grey_to_l(np.asarray(pixels))
+    return rgb_to_l(np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB")))
 
 
 def _resize_rows(channel: Image.Image, height: int, top: int, rows: int) -> np.ndarray:

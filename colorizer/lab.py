@@ -92,8 +92,13 @@ def rgb_to_l(rgb: np.ndarray) -> np.ndarray:
     """
     rgb = np.asarray(rgb)
     if rgb.dtype == np.uint8 and _is_grey(rgb):
-        return _GREY_U8_TO_L[rgb[..., 0]]
+        return grey_to_l(rgb[..., 0])
     return _rgb_to_l(rgb)
+
+
+def grey_to_l(grey: np.ndarray) -> np.ndarray:
+    """8-bit grey levels (...) uint8 -> L* (...) float32, by table: a grey image needs no RGB copy first."""
+    return np.take(_GREY_U8_TO_L, grey)
 
 
 def _rgb_to_l(rgb: np.ndarray) -> np.ndarray:

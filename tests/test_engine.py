@@ -124,6 +124,13 @@ def test_apply_ab_of_another_resolution(ab_shape):
     assert np.abs(lightness(out) - lightness(image)).max() <= ONE_LEVEL
 
 
+def test_a_grey_photo_gets_the_same_colour_as_grey_pixels_in_rgb():
+    """The L-mode fast path reads a band's L* by table; it must agree with the RGB path to the bit."""
+    grey = photo((257, 131), "L")
+    ab = np.random.default_rng(1).uniform(-60, 60, (9, 13, 2)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(apply_ab(grey, ab)), np.asarray(apply_ab(grey.convert("RGB"), ab)))
+
+
 def test_apply_ab_in_bands_equals_one_pass(monkeypatch):
     """No seams: a band boundary off by one row would move these rough colours by several levels."""
     image = photo((333, 257))
