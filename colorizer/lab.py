@@ -164,21 +164,31 @@ def _lab_to_fitted_linear(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -
     if dark.any():
         xyz[dark] = _f_inv(f[dark])
     linear = np.matmul(_M_XYZN2RGB.T, xyz, out=f)
-    y = np.clip(xyz[1], 0.0, 1.0, out=xyz[1])
-    return _fit_gamut(linear, y, xyz[0], xyz[2]).reshape((3,) + shape)
-
-
-def _fit_gamut(linear: np.ndarray, y: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    """Mix each pixel of `linear` (3, ...) with the grey of its luminance `y` until it fits [0, 1].
-
-    The largest channel bounds the mix from above, the smallest from below:
-    scale = min(1, (1 - y) / (max - y), y / (y - min)). `high` and `low` are
-    scratch planes. Works in place; returns `linear`.
-    """
+    high, low = xyz[0], xyz[2]  # X and Z are spent: scratch planes for the largest and smallest channel
     np.maximum(linear[0], linear[1], out=high)
     np.maximum(high, linear[2], out=high)
     np.minimum(linear[0], linear[1], out=low)
     np.minimum(low, linear[2], out=low)
+    inside = np.less_equal(high, 1.0)
+    inside &= low >= 0.0  # NaN compares False: a non-finite pixel is fitted (and clipped) like one outside
+    if inside.all():
+        return linear.reshape((3,) + shape)
+    outside = np.flatnonzero(~inside)
+    if outside.size > inside.size // 8:  # gathering costs more than fitting every pixel
+        _fit_gamut(linear, np.clip(xyz[1], 0.0, 1.0, out=xyz[1]), high, low)
+    else:  # a few pixels in a hundred, in most photos: fit only those
+        y = np.clip(xyz[1, outside], 0.0, 1.0)
+        linear[:, outside] = _fit_gamut(linear[:, outside], y, high[outside], low[outside])
+    return linear.reshape((3,) + shape)
+
+
+def _fit_gamut(linear: np.ndarray, y: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Mix each pixel of `linear` (3, n) with the grey of its luminance `y` until it fits [0, 1].
+
+    The largest channel (`high`) bounds the mix from above, the smallest
+    (`low`) from below: scale = min(1, (1 - y) / (max - y), y / (y - min)).
+    Works in place, `high` and `low` too; returns `linear`.
+    """
     scale = 1.0 - y
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 only where any scale fits
         high -= y

@@ -75,6 +75,15 @@ def test_lab_to_rgb8_matches_reference(random_lab):
     assert_within_one_level(lab.lab_to_rgb8(*planes), ref_rgb8(*random_lab.T))
 
 
+def test_lab_to_rgb8_fits_the_few_out_of_gamut_pixels_of_a_mostly_plausible_picture(random_lab):
+    """Photos put a few pixels in a hundred outside sRGB: those alone are fitted, the rest left as they are."""
+    rng = np.random.default_rng(2)
+    plausible = np.column_stack([rng.uniform(20, 90, 50_000), rng.normal(0, 8, (50_000, 2))])
+    mixed = np.concatenate([plausible, random_lab[:1000]])[rng.permutation(51_000)]
+    planes = [mixed[:, i].astype(np.float32) for i in range(3)]
+    assert_within_one_level(lab.lab_to_rgb8(*planes), ref_rgb8(*mixed.T))
+
+
 def test_lab_to_rgb8_keeps_any_shape(random_lab):
     block = random_lab[:24].reshape(2, 3, 4, 3).astype(np.float32)
     got = lab.lab_to_rgb8(block[..., 0], block[..., 1], block[..., 2])
