@@ -11,8 +11,8 @@ and recolours what they say belongs with them; for every model the
 hints then correct the prediction (colorizer.hints.apply_hints), so each
 pin shows its colour. The ab is upsampled to the original resolution and
 recombined with the original full-resolution L, which carries all the detail.
-Full-resolution work runs in horizontal bands so that memory stays a few
-bytes per pixel above the decoded image.
+Full-resolution work runs in horizontal bands, side by side on the cores,
+so that memory stays a few bytes per pixel above the decoded image.
 """
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ from PIL import Image
 from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import Hint, apply_hints, check_inside, hint_map
 from colorizer.lab import decode_ab, encode_l, grey_to_l, lab_to_rgb8, rgb_to_l
+from colorizer.threads import map_bands
 
 DEFAULT_SIZE = 256
 # Full-resolution pixels converted per band: small enough that a band's float32
 # temporaries stay in the CPU cache and memory stays a few bytes per pixel
-# (bench/RESULTS.md: 2**15 was fastest; at 2**21 the colour conversion takes twice as long).
+# (bench/RESULTS.md: 2**15 was fastest one band at a time; with a band per core, 2**16 was
+# not clearly faster on the 2-core VM and raised the site worker's peak for 50 MP by 9 MB).
 BAND_PIXELS = 1 << 15
 
 
@@ -128,7 +130,8 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     Returns RGB, or RGBA with the input's alpha. Output L* equals input L*
     wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness).
     in_place: an RGB or RGBA `image` becomes the result, band by band (each band is read before it
-    is overwritten), so a full-resolution colour image costs one image's memory, not two.
+    is overwritten), so a full-resolution colour image costs one image's memory, not two; a read-only
+    image (Pillow's frombuffer) is left as it is. Bands run side by side on the cores (colorizer.threads).
     """
     _check_vividness(vividness)
     width, height = image.size
@@ -139,16 +142,21 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     ab_rows = [np.asarray(plane.resize((width, min(plane.height, height)), Image.BILINEAR)) for plane in planes]
     has_alpha = "A" in image.getbands()
     alpha = image.getchannel("A") if has_alpha else None
-    if in_place and image.mode in ("RGB", "RGBA"):
+    # A read-only image (one that shares a buffer) would be copied by the first band to paste, racing the others.
+    if in_place and image.mode in ("RGB", "RGBA") and not image.readonly:
         result = image
     else:
         result = Image.new("RGBA" if has_alpha else "RGB", image.size, None)  # every band is pasted: no fill
+    image.load()  # a lazily opened file is decoded here once, not by two bands at the same time
     band = max(1, BAND_PIXELS // width)
-    for top in range(0, height, band):
+
+    def colour_band(top: int) -> None:  # bands are disjoint: each reads and writes only its own rows
         rows = min(band, height - top)
         lightness = _band_lightness(image.crop((0, top, width, top + rows)))
         a, b = (_resize_rows(channel, height, top, rows) for channel in ab_rows)
         result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
+
+    map_bands(colour_band, range(0, height, band))
     if alpha is not None:
         result.putalpha(alpha)
     return result

@@ -135,11 +135,11 @@ def lab_to_rgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarr
     """
     linear = _lab_to_fitted_linear(lightness, a, b)
     np.multiply(linear, _LUT_STEPS, out=linear)
-    index = linear.astype(np.intp)  # numpy indexes with intp: casting once is cheapest
+    index = linear.astype(np.int32)  # half the bytes of intp; np.take reads it faster than [] does
     np.clip(index, 0, _LUT_STEPS, out=index)  # NaN from non-finite input must not index outside the table
     rgb = np.empty(index.shape[1:] + (3,), np.uint8)
     for channel in range(3):
-        rgb[..., channel] = _LINEAR_TO_U8[index[channel]]
+        rgb[..., channel] = np.take(_LINEAR_TO_U8, index[channel])
     return rgb
 
 

@@ -11,13 +11,13 @@ an ordinary PNG (IHDR, IDATs, IEND) that any decoder reads.
 """
 from __future__ import annotations
 
-import os
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
+
+from colorizer.threads import map_bands
 
 COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}  # 8-bit modes this encoder writes
 SEGMENT_BYTES = 1 << 20  # raw (filtered) bytes per independently deflated segment
@@ -32,7 +32,6 @@ def encode(image: Image.Image, compress_level: int = 1, threads: int | None = No
     channels = len(image.getbands())
     rows = max(1, SEGMENT_BYTES // (width * channels + 1))
     tops = range(0, height, rows)
-    threads = min(threads or _usable_cores(), len(tops))
 
     def segment(top: int) -> tuple[bytes, int, int]:
         raw = _up_filtered(image, top, min(top + rows, height))
@@ -41,8 +40,7 @@ def encode(image: Image.Image, compress_level: int = 1, threads: int | None = No
         data = deflate.compress(raw) + deflate.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return data, zlib.adler32(raw), len(raw)
 
-    with ThreadPoolExecutor(threads) as pool:
-        segments = list(pool.map(segment, tops))
+    segments = map_bands(segment, tops, threads)
     checksum = 1
     for _, adler, length in segments:
         checksum = _adler32_combine(checksum, adler, length)
@@ -71,13 +69,6 @@ def _up_filtered(image: Image.Image, top: int, bottom: int) -> bytes:
 def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
     """A PNG chunk as (length + type, data, CRC): joined once at the end, the data is never copied twice."""
     return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use (Linux)
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def _zlib_header(level: int) -> bytes:

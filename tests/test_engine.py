@@ -131,6 +131,19 @@ def test_a_grey_photo_gets_the_same_colour_as_grey_pixels_in_rgb():
     np.testing.assert_array_equal(np.asarray(apply_ab(grey, ab)), np.asarray(apply_ab(grey.convert("RGB"), ab)))
 
 
+def test_in_place_leaves_a_read_only_image_alone_and_colours_every_band(monkeypatch):
+    """Bands paste side by side; a shared buffer must be neither written nor copied by two bands at once."""
+    monkeypatch.setattr(engine, "BAND_PIXELS", 120 * 3)
+    pixels = np.asarray(photo((120, 90)).convert("RGBA")).copy()
+    shared = Image.frombuffer("RGBA", (120, 90), pixels, "raw", "RGBA", 0, 1)
+    assert shared.readonly
+    ab = split_ab(90, 120)
+    expected = np.asarray(apply_ab(shared.copy(), ab))
+    for _ in range(5):
+        np.testing.assert_array_equal(np.asarray(apply_ab(shared, ab, in_place=True)), expected)
+    np.testing.assert_array_equal(np.asarray(shared), pixels)
+
+
 def test_apply_ab_in_bands_equals_one_pass(monkeypatch):
     """No seams: a band boundary off by one row would move these rough colours by several levels."""
     image = photo((333, 257))
