@@ -6,8 +6,12 @@ encoder uses the "Up" filter for every row (for photos it compresses as well
 as Pillow's adaptive choice, at a fraction of the cost) and deflates bands
 of rows in parallel threads, as pigz does: each band is an independent
 deflate segment ended by a sync flush, so the segments concatenate into one
-valid zlib stream. zlib releases the GIL while it compresses. The output is
-an ordinary PNG (IHDR, IDATs, IEND) that any decoder reads.
+valid zlib stream. The fast levels 1-3 deflate with Intel's ISA-L where the
+PyPI package `isal` is installed (requirements.txt has it), levels 0 and 4-9
+and everything without it with zlib; both release the GIL while they
+compress. The default, ISA-L's level 2, deflates a photo four to five times
+faster than zlib's level 1, for 1-5 % more bytes on the site's samples.
+The output is an ordinary PNG (IHDR, IDATs, IEND) that any decoder reads.
 """
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ import zlib
 import numpy as np
 from PIL import Image
 
+try:  # optional: inference needs only onnxruntime, numpy and Pillow; with isal, PNGs come faster
+    from isal import isal_zlib
+except ImportError:
+    isal_zlib = None
+
 from colorizer.threads import map_bands
 
 COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}  # 8-bit modes this encoder writes
@@ -25,7 +34,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UP = 2  # PNG filter type: each byte minus the byte above it
 
 
-def encode(image: Image.Image, compress_level: int = 1, threads: int | None = None) -> bytes:
+def encode(image: Image.Image, compress_level: int = 2, threads: int | None = None) -> bytes:
     """`image` (mode L, LA, RGB or RGBA) as PNG bytes; threads defaults to the usable cores."""
     image.load()  # a lazily opened file must be decoded once, not by every thread at the same time
     width, height = image.size
@@ -35,7 +44,7 @@ def encode(image: Image.Image, compress_level: int = 1, threads: int | None = No
 
     def segment(top: int) -> tuple[bytes, int, int]:
         raw = _up_filtered(image, top, min(top + rows, height))
-        deflate = zlib.compressobj(compress_level, zlib.DEFLATED, -15)  # raw deflate: no header
+        deflate = _raw_deflate(compress_level)
         last = top + rows >= height
         data = deflate.compress(raw) + deflate.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return data, zlib.adler32(raw), len(raw)
@@ -64,6 +73,12 @@ def _up_filtered(image: Image.Image, top: int, bottom: int) -> bytes:
     else:
         np.subtract(pixels[1:], pixels[:-1], out=out[:, 1:])
     return out.tobytes()
+
+
+def _raw_deflate(level: int):
+    """A compressor of raw deflate (no zlib header): ISA-L for its levels 1-3 if installed, else zlib."""
+    library = isal_zlib if isal_zlib is not None and 1 <= level <= 3 else zlib
+    return library.compressobj(level, library.DEFLATED, -15)
 
 
 def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
