@@ -96,9 +96,10 @@ def test_artifact_runs_the_handler_by_itself_and_matches_the_repo(artifact, tmp_
 import json, sys
 from lambda_api.handler import lambda_handler
 response = lambda_handler({event!r}, None)
-import numpy, onnxruntime, PIL
-print(json.dumps({{"response": response, "versions": [numpy.__version__, onnxruntime.__version__, PIL.__version__],
-                  "files": [numpy.__file__, onnxruntime.__file__, PIL.__file__]}}))
+import numpy, onnxruntime, PIL, isal
+modules = [numpy, onnxruntime, PIL, isal]
+print(json.dumps({{"response": response, "versions": [m.__version__ for m in modules],
+                  "files": [m.__file__ for m in modules]}}))
 """
     # -S: no site-packages, so nothing can come from the developer's venv; /var/task is read-only.
     result = subprocess.run([sys.executable, "-S", "-c", script], cwd=package, capture_output=True, text=True,
@@ -108,7 +109,7 @@ print(json.dumps({{"response": response, "versions": [numpy.__version__, onnxrun
     report = json.loads(result.stdout.splitlines()[-1])
     assert all(Path(file).is_relative_to(package) for file in report["files"])
     pins = [line.split("==")[1] for line in build.REQUIREMENTS.read_text().splitlines() if "==" in line]
-    assert report["versions"] == pins  # numpy, onnxruntime, pillow, in requirements order
+    assert report["versions"] == pins  # numpy, onnxruntime, pillow, isal, in requirements order
 
     from lambda_api.handler import lambda_handler
 
