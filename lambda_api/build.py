@@ -38,6 +38,7 @@ GROUPS = {
     "numpy": ("numpy", "numpy.libs"),
     "onnxruntime": ("onnxruntime",),
     "pillow": ("PIL", "pillow.libs"),
+    "isal": ("isal",),
     "model": ("models",),
     "code": CODE_PACKAGES,
 }
