@@ -61,8 +61,11 @@ def encode(image: Image.Image, compress_level: int = 2, threads: int | None = No
     return b"".join([SIGNATURE, *(piece for kind, data in chunks for piece in _chunk(kind, data))])
 
 
-def _up_filtered(image: Image.Image, top: int, bottom: int) -> bytes:
-    """Rows [top, bottom) as PNG scanlines: a filter-type byte, then each byte minus the one above."""
+def _up_filtered(image: Image.Image, top: int, bottom: int) -> memoryview:
+    """Rows [top, bottom) as PNG scanlines: a filter-type byte, then each byte minus the one above.
+
+    A flat view of the bytes, not a copy: deflate and Adler-32 read any buffer.
+    """
     pixels = np.asarray(image.crop((0, max(top - 1, 0), image.width, bottom)))
     pixels = pixels.reshape(pixels.shape[0], -1)
     out = np.empty((bottom - top, pixels.shape[1] + 1), np.uint8)
@@ -72,7 +75,7 @@ def _up_filtered(image: Image.Image, top: int, bottom: int) -> bytes:
         np.subtract(pixels[1:], pixels[:-1], out=out[1:, 1:])
     else:
         np.subtract(pixels[1:], pixels[:-1], out=out[:, 1:])
-    return out.tobytes()
+    return memoryview(out.reshape(-1))
 
 
 def _raw_deflate(level: int):
