@@ -14,15 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from colorizer.threads import usable_cores
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"  # git-ignored: generated photos, exported peers, logs
 RESULTS = OUT / "results"  # this run's JSON; python -m bench archives it to bench/out/run-<time>/
 PYTHON = sys.executable
-
-
-def cores() -> int:
-    """CPU cores this process may run on (2 on the dev VM)."""
-    return len(os.sched_getaffinity(0))
+cores = usable_cores  # CPU cores this process may run on (2 on the dev VM), as the engine counts them
 
 
 def machine() -> dict:

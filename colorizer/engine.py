@@ -192,9 +192,10 @@ def _resize_rows(channel: np.ndarray, height: int, top: int, rows: int) -> np.nd
     np.clip(source, 0, last, out=source)
     below = source.astype(np.intp)  # floor: source >= 0
     weight = (source - below).astype(np.float32)[:, None]
-    out = channel[np.minimum(below + 1, last)] - channel[below]
+    lower = channel[below]
+    out = channel[np.minimum(below + 1, last)] - lower
     out *= weight
-    out += channel[below]
+    out += lower
     return out
 
 
