@@ -230,6 +230,19 @@ def test_colour_photo_is_colorized_from_its_lightness_alone(colorizer_model, mon
         np.testing.assert_allclose(rgb_to_l(np.asarray(out)), rgb_to_l(np.asarray(img)), atol=0.6)
 
 
+def test_a_mirrored_photo_gets_the_mirrored_colour(colorizer_model):
+    """The engine averages the network's colour for the picture and for its mirror image, so both
+    facings of a photo get the same colour; the network alone does not."""
+    image = photo((240, 160), "L")
+    mirrored = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    ab = colorizer_model.predict_ab(image)
+    np.testing.assert_allclose(colorizer_model.predict_ab(mirrored)[:, ::-1], ab, atol=0.01)
+    single = Colorizer.load(colorizer_model.path, mirror=False)
+    one_way, other_way = single.predict_ab(image), single.predict_ab(mirrored)[:, ::-1]
+    assert np.abs(one_way - other_way).max() > 2  # a*, b* units
+    np.testing.assert_allclose(ab, 0.5 * (one_way + other_way), atol=0.01)
+
+
 # --- memory: fewer bytes per full-resolution pixel (issue 10, defect 3) ---------------------
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])

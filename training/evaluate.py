@@ -102,10 +102,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="also score with N colour hints drawn from the truth, for each N given")
     p.add_argument("--sketches", action="store_true", help="also score the model on pencil sketches of the photos")
     p.add_argument("--size", type=int, default=None, help="working size to run the model at (default: the model's)")
+    p.add_argument("--no-mirror", action="store_true",
+                   help="run the network once per picture, without averaging in its mirror image's colour")
     args = p.parse_args(argv)
 
     try:
-        results = evaluate(Colorizer.load(args.model, size=args.size), args.folder, args.limit, tuple(args.hints),
+        results = evaluate(Colorizer.load(args.model, size=args.size, mirror=not args.no_mirror), args.folder, args.limit, tuple(args.hints),
                            args.sketches)
     except FileNotFoundError as exc:  # no model, or no photos: one line, not a traceback
         raise SystemExit(str(exc)) from exc
