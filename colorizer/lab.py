@@ -121,7 +121,7 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     rather than lightness), then by clipping what L* itself puts out of range.
     """
     lab = np.asarray(lab, dtype=np.float32)
-    linear = _lab_to_fitted_linear(lab[..., 0], lab[..., 1], lab[..., 2])
+    linear, _ = _lab_to_fitted_linear(lab[..., 0], lab[..., 1], lab[..., 2])
     return np.ascontiguousarray(np.moveaxis(linear_to_srgb(linear), 0, -1))
 
 
@@ -133,21 +133,25 @@ def lab_to_rgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarr
     the sRGB curve is a table lookup instead of a power function per value.
     The engine feeds it bands small enough for the CPU cache.
     """
-    linear = _lab_to_fitted_linear(lightness, a, b)
+    linear, inside = _lab_to_fitted_linear(lightness, a, b)
     np.multiply(linear, _LUT_STEPS, out=linear)
     index = linear.astype(np.int32)  # half the bytes of intp; np.take reads it faster than [] does
-    np.clip(index, 0, _LUT_STEPS, out=index)  # NaN from non-finite input must not index outside the table
+    if not inside:  # NaN from non-finite input must not index outside the table
+        np.clip(index, 0, _LUT_STEPS, out=index)
     rgb = np.empty(index.shape[1:] + (3,), np.uint8)
     for channel in range(3):
         rgb[..., channel] = np.take(_LINEAR_TO_U8, index[channel])
     return rgb
 
 
-def _lab_to_fitted_linear(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Lab planes -> linear RGB planes (3, ...) float32, inside [0, 1] (see lab_to_rgb).
+def _lab_to_fitted_linear(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Lab planes -> linear RGB planes (3, ...) float32, inside [0, 1] (see lab_to_rgb), and
+    whether every pixel was inside already (then none is NaN either).
 
     Written as in-place float32 operations on whole planes: this is the hot
-    loop of every full-resolution colorization.
+    loop of every full-resolution colorization. The common cases (no pixel
+    dark enough for the linear part of f_inv, no pixel outside the gamut) are
+    each found by a reduction over all planes, before any per-pixel mask is made.
     """
     shape = np.shape(lightness)
     f = np.empty((3, int(np.prod(shape))), np.float32)  # flat planes: any leading shape, even ()
@@ -160,10 +164,12 @@ def _lab_to_fitted_linear(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -
     f[2] += fy
     xyz = f * f  # X/Xn, Y/Yn, Z/Zn = f_inv(f)
     xyz *= f
-    dark = f <= DELTA
-    if dark.any():
+    if not f.min(initial=np.inf) > DELTA:  # NaN too
+        dark = ~(f > DELTA)
         xyz[dark] = _f_inv(f[dark])
     linear = np.matmul(_M_XYZN2RGB.T, xyz, out=f)
+    if linear.min(initial=0.0) >= 0.0 and linear.max(initial=1.0) <= 1.0:  # NaN compares False
+        return linear.reshape((3,) + shape), True
     high, low = xyz[0], xyz[2]  # X and Z are spent: scratch planes for the largest and smallest channel
     np.maximum(linear[0], linear[1], out=high)
     np.maximum(high, linear[2], out=high)
@@ -171,15 +177,13 @@ def _lab_to_fitted_linear(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -
     np.minimum(low, linear[2], out=low)
     inside = np.less_equal(high, 1.0)
     inside &= low >= 0.0  # NaN compares False: a non-finite pixel is fitted (and clipped) like one outside
-    if inside.all():
-        return linear.reshape((3,) + shape)
     outside = np.flatnonzero(~inside)
     if outside.size > inside.size // 8:  # gathering costs more than fitting every pixel
         _fit_gamut(linear, np.clip(xyz[1], 0.0, 1.0, out=xyz[1]), high, low)
     else:  # a few pixels in a hundred, in most photos: fit only those
         y = np.clip(xyz[1, outside], 0.0, 1.0)
         linear[:, outside] = _fit_gamut(linear[:, outside], y, high[outside], low[outside])
-    return linear.reshape((3,) + shape)
+    return linear.reshape((3,) + shape), False
 
 
 def _fit_gamut(linear: np.ndarray, y: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
