@@ -35,10 +35,11 @@ from colorizer.threads import map_bands
 
 DEFAULT_SIZE = 256
 # Full-resolution pixels converted per band: small enough that a band's float32
-# temporaries stay in the CPU cache and memory stays a few bytes per pixel
-# (bench/RESULTS.md: 2**15 was fastest one band at a time; with a band per core, 2**16 was
-# not clearly faster on the 2-core VM and raised the site worker's peak for 50 MP by 9 MB).
-BAND_PIXELS = 1 << 15
+# temporaries stay near the CPU cache and memory stays a few bytes per pixel, large enough
+# that the two band threads seldom wait for each other at the GIL between numpy calls.
+# 2**16 against 2**15 on the 2-core VM (bench/RESULTS.md): the 12 MP bands 237-288 ms against
+# 300-430, the site worker's peak for a 50 MP upload 3 MB higher; 2**17 was slower again.
+BAND_PIXELS = 1 << 16
 
 
 def default_model_path() -> Path:
