@@ -162,7 +162,8 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     # Bilinear resizing is separable: widen the few colour rows once (and shrink them, in the rare
     # picture with fewer rows than the grid), then each band only blends pairs of those rows.
     planes = (Image.fromarray(np.ascontiguousarray(ab[..., i]), mode="F") for i in range(2))
-    ab_rows = [np.asarray(plane.resize((width, min(plane.height, height)), Image.BILINEAR)) for plane in planes]
+    ab_rows = np.stack([np.asarray(plane.resize((width, min(plane.height, height)), Image.BILINEAR))
+                        for plane in planes])  # (2, rows, width): both channels blended by the same calls
     has_alpha = "A" in image.getbands()
     alpha = image.getchannel("A") if has_alpha else None
     # A read-only image (one that shares a buffer) would be copied by the first band to paste, racing the others.
@@ -176,7 +177,7 @@ def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_plac
     def colour_band(top: int) -> None:  # bands are disjoint: each reads and writes only its own rows
         rows = min(band, height - top)
         lightness = _band_lightness(image.crop((0, top, width, top + rows)))
-        a, b = (_resize_rows(channel, height, top, rows) for channel in ab_rows)
+        a, b = _resize_rows(ab_rows, height, top, rows)
         result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
 
     map_bands(colour_band, range(0, height, band))
@@ -204,19 +205,20 @@ def _band_lightness(pixels: Image.Image) -> np.ndarray:
     return rgb_to_l(np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB")))
 
 
-def _resize_rows(channel: np.ndarray, height: int, top: int, rows: int) -> np.ndarray:
-    """Rows [top, top + rows) of `channel` (h, w), h <= height, bilinearly stretched to `height` rows.
+def _resize_rows(channels: np.ndarray, height: int, top: int, rows: int) -> np.ndarray:
+    """Rows [top, top + rows) of `channels` (c, h, w), h <= height, bilinearly stretched to `height` rows.
 
     Pixel centres are aligned as in Pillow's resize and the edges clamp. Each output row is a blend of
-    two neighbouring rows: plain numpy does it in a few passes, faster than a resize call per band.
+    two neighbouring rows: plain numpy does it in a few passes over every channel at once, faster than
+    a resize call per band (and each call is a moment the band threads may wait for each other).
     """
-    last = channel.shape[0] - 1
-    source = (np.arange(top, top + rows) + 0.5) * (channel.shape[0] / height) - 0.5
+    last = channels.shape[1] - 1
+    source = (np.arange(top, top + rows) + 0.5) * (channels.shape[1] / height) - 0.5
     np.clip(source, 0, last, out=source)
     below = source.astype(np.intp)  # floor: source >= 0
     weight = (source - below).astype(np.float32)[:, None]
-    lower = channel[below]
-    out = channel[np.minimum(below + 1, last)] - lower
+    lower = channels[:, below]
+    out = channels[:, np.minimum(below + 1, last)] - lower
     out *= weight
     out += lower
     return out
