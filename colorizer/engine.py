@@ -37,8 +37,8 @@ DEFAULT_SIZE = 256
 # Full-resolution pixels converted per band: small enough that a band's float32
 # temporaries stay near the CPU cache and memory stays a few bytes per pixel, large enough
 # that the two band threads seldom wait for each other at the GIL between numpy calls.
-# 2**16 against 2**15 on the 2-core VM (bench/RESULTS.md): the 12 MP bands 237-288 ms against
-# 300-430, the site worker's peak for a 50 MP upload 3 MB higher; 2**17 was slower again.
+# 2**16 against 2**15 on the 2-core VM (bench/RESULTS.md): the 12 MP bands 252-295 ms against
+# 313-430, the site worker's peak for a 50 MP upload 3 MB higher; 2**17 was slower again.
 BAND_PIXELS = 1 << 16
 
 
