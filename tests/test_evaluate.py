@@ -1,11 +1,14 @@
 """training.evaluate: the scores the model card reports, with the shipped model on a few made-up photos."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from colorizer.engine import Colorizer
 from conftest import photo_bytes
-from training.evaluate import evaluate, format_table, truth_hints
+from training.evaluate import evaluate, format_table, main, truth_hints
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +35,15 @@ def test_hints_bring_the_colour_closer_to_the_truth(colorizer_model, photos):
     assert all(r["images"] == 3 for r in results.values())
     table = format_table(results)
     assert "| 10 hints |" in table and "| ground truth |" in table
+
+
+def test_the_command_line_scores_the_engine_with_its_mirror_average_or_without(photos, tmp_path, capsys):
+    scores = {}
+    for flags in ([], ["--no-mirror"]):
+        out = tmp_path / f"scores{len(flags)}.json"
+        main([str(photos), "--json", str(out), *flags])
+        scores[bool(flags)] = json.loads(out.read_text())["model"]
+    assert "| model |" in capsys.readouterr().out
+    one_pass = evaluate(Colorizer.load(mirror=False), photos)["model"]
+    assert scores[True] == pytest.approx(one_pass)
+    assert scores[False]["psnr"] != pytest.approx(one_pass["psnr"], abs=1e-3)

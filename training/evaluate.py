@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     try:
-        results = evaluate(Colorizer.load(args.model, size=args.size, mirror=not args.no_mirror), args.folder, args.limit, tuple(args.hints),
-                           args.sketches)
+        model = Colorizer.load(args.model, size=args.size, mirror=not args.no_mirror)
+        results = evaluate(model, args.folder, args.limit, tuple(args.hints), args.sketches)
     except FileNotFoundError as exc:  # no model, or no photos: one line, not a traceback
         raise SystemExit(str(exc)) from exc
     print(json.dumps(results, indent=2))
