@@ -17,7 +17,6 @@ from app.responses import png_response
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import MAX_HINTS
-from colorizer.imageio import to_png
 
 bp = Blueprint("api", __name__)
 
@@ -28,7 +27,7 @@ MAX_BATCH_FILES = 20  # the page colorizes at most this many files in one go, on
 def colorize() -> Response:
     image, filename = uploaded_image()
     result = current_backends().colorize(image, vividness(), hints())
-    return png_response(to_png(result.image), download_name(filename), result.backend, attachment=False)
+    return png_response(result.colour.to_png(), download_name(filename), result.backend, attachment=False)
 
 
 @bp.get("/healthz")

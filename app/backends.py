@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from PIL import Image
 from requests.adapters import HTTPAdapter
 
-from colorizer.engine import Colorizer, apply_ab
+from colorizer.engine import Colorization, Colorizer, apply_ab
 from colorizer.errors import ImageError
 from colorizer.hints import Hint, check_inside, scale_hints
 from colorizer.imageio import fit_within, open_image, to_png
@@ -53,7 +53,7 @@ class _Retryable(BackendError):
 
 @dataclass(frozen=True)
 class Colorized:
-    image: Image.Image
+    colour: Colorization  # painted band by band as its PNG is made: never a second full-size image
     backend: str  # "lambda" or "local": what served it, for X-Colorizer-Backend
 
 
@@ -85,8 +85,8 @@ class LambdaBackend:
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=0, pool_maxsize=8))
 
-    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Image.Image:
-        """Colour from the API on the full-resolution `image`; raises BackendError.
+    def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Colorization:
+        """Colour from the API for the full-resolution `image`; raises BackendError.
 
         The hints, in `image`'s pixel coordinates, are moved to the small copy's.
         """
@@ -101,7 +101,7 @@ class LambdaBackend:
             raise BackendError(f"the API answered with something that is not an image: {exc}") from exc
         if colour.size != small.size:
             raise BackendError(f"the API answered {colour.size} for a {small.size} request")
-        return apply_ab(image, rgb_to_lab(np.asarray(colour))[..., 1:], in_place=True)
+        return Colorization(image, rgb_to_lab(np.asarray(colour))[..., 1:])
 
     def fetch(self, png: bytes, vividness: float, hints: list[Hint] = ()) -> bytes:
         """POST `png` (and the hints, in its pixels), return the 200 body; everything within timeout_s
@@ -243,9 +243,9 @@ class Backends:
     def colorize(self, image: Image.Image, vividness: float, hints: list[Hint] = ()) -> Colorized:
         """Colorize `image` at full resolution; never fails because of the API.
 
-        An RGB or RGBA `image` is colorized in place (it becomes the result's pixels): a 50 MP upload
-        then needs one full-size image in memory, not two. Its lightness is unchanged.
-        Raises HintError (a 400, never a fallback) for a hint outside the picture.
+        The result is painted only as it is encoded (Colorization.to_png): a 50 MP upload needs
+        no full-size image in memory but its own. Raises HintError (a 400, never a fallback)
+        for a hint outside the picture.
         """
         check_inside(list(hints), *image.size)
         if self.remote and self.breaker.allow():
@@ -260,7 +260,7 @@ class Backends:
             else:
                 self.breaker.succeeded()
                 return result
-        return Colorized(self.model.colorize(image, vividness, hints, in_place=True), "local")
+        return Colorized(self.model.colorization(image, vividness, hints), "local")
 
 
 def init_app(app: Flask) -> Backends:

@@ -24,7 +24,7 @@ from app.security import check_csrf
 from app.uploads import download_name, hints, uploaded_image, vividness
 from colorizer.errors import MAX_VIVIDNESS, ColorizerError
 from colorizer.hints import MAX_HINTS
-from colorizer.imageio import fit_within, open_image, to_png
+from colorizer.imageio import fit_within, open_image
 
 bp = Blueprint("pages", __name__)
 
@@ -61,11 +61,11 @@ def colorize() -> tuple[str, dict] | Response:
     image, filename = _sample() if request.form.get("sample") else uploaded_image()
     amount = vividness()
     result = current_backends().colorize(image, amount, hints())
-    png = to_png(result.image)
+    png = result.colour.to_png()
     if len(png) > INLINE_PNG_BYTES:  # the browser saves it and stays on the form
         return png_response(png, download_name(filename), result.backend, attachment=True)
     gray = grayscale(fit_within(image, max_side=PREVIEW_SIDE))
-    colour = fit_within(result.image, max_side=PREVIEW_SIDE)
+    colour = result.colour.preview(PREVIEW_SIDE)
     page = render_template(
         "result.html", gray=_data_uri(gray), colour=_data_uri(colour), width=image.width,
         height=image.height, preview_width=colour.width, preview_height=colour.height,

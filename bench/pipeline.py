@@ -9,17 +9,19 @@ times. Peak memory growth is the peak RSS (VmHWM) after the runs minus that
 baseline, so it includes the upload's bytes, the decoded image, the result
 and its PNG. Paths:
 
-  library  bytes -> colorizer.imageio.open_image -> Colorizer.colorize -> to_png  (what the CLI and Lambda do)
+  library  bytes -> colorizer.imageio.open_image -> Colorizer.colorization -> to_png  (what the CLI and Lambda do)
   api      a multipart POST /api/colorize through the Flask app's WSGI callable
            (app.create_app(), local backend), response body consumed
 
 Stages are timed by wrapping the library's own functions (nothing is
 re-implemented here): decode = open_image minus EXIF and mode conversion;
 resize = predict_ab minus inference (the downscale to the working size and
-its L); "bands" is apply_ab's wall time, and L extraction (a band's L*, from
-its grey or RGB pixels), ab upsample and Lab->RGB are its per-band calls,
+its L); "png" is Colorization.to_png's wall time, which paints each band just
+before deflating it (code before that change: "bands" is apply_ab's wall time,
+then to_png's), and L extraction (a band's L*, from
+its grey or RGB pixels), ab upsample and Lab->RGB are the per-band calls,
 summed over the bands: the engine runs bands side by side on the cores, so
-those three can add up to more than "bands" (their share of the work, not of
+those three can add up to more than their stage (their share of the work, not of
 the wall time); "rest" is the rest of the request (multipart parsing, Flask and the response for `api`;
 freeing the images for both). `--src DIR` runs
 another checkout's colorizer/ (e.g. the code before optimisation).
@@ -105,6 +107,8 @@ def instrument(stages: Stages) -> None:
         if hasattr(engine, name):
             stages.wrap(engine, name, "lab_to_rgb")
     stages.wrap(imageio, "to_png", "png")
+    if hasattr(engine, "Colorization"):
+        stages.wrap(engine.Colorization, "to_png", "png")
 
 
 def derive(ms: dict[str, float], total: float) -> dict[str, float]:
@@ -157,7 +161,11 @@ def child(path: str, photo: Path, runs: int, band_pixels: int | None) -> dict:
 
         def colorize(data: bytes) -> int:
             started = time.perf_counter()
-            size = len(imageio.to_png(model.colorize(imageio.open_image(data))))
+            image = imageio.open_image(data)
+            if hasattr(model, "colorization"):  # painted band by band as its PNG is deflated
+                size = len(model.colorization(image).to_png())
+            else:  # a --src checkout from before that
+                size = len(imageio.to_png(model.colorize(image)))
             stages.ms["request"] = (time.perf_counter() - started) * 1000
             return size
 

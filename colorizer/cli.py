@@ -15,7 +15,7 @@ from typing import TextIO
 from colorizer.engine import Colorizer
 from colorizer.errors import MAX_VIVIDNESS, BadParameter, ColorizerError, parse_vividness
 from colorizer.hints import Hint, HintError, parse_hint
-from colorizer.imageio import open_image, to_png
+from colorizer.imageio import open_image
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_FILES = 4  # fewer files finish before a progress line would help
@@ -82,9 +82,9 @@ def colorize_file(colorizer: Colorizer, source: Path, target: Path, vividness: f
                   hints: list[Hint] = ()) -> None:
     """Colorize one file into a PNG at `target`; raises ColorizerError (HintError: a hint off this picture),
     OSError, or whatever else failed."""
-    result = colorizer.colorize(open_image(source), vividness, hints)
+    result = colorizer.colorization(open_image(source), vividness, hints)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(to_png(result))
+    target.write_bytes(result.to_png())
 
 
 def output_paths(inputs: list[Path], out_dir: Path) -> list[Path]:

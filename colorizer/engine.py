@@ -15,8 +15,9 @@ recolours what they say belongs with them; for every model the hints then
 correct the prediction (colorizer.hints.apply_hints), so each pin shows its
 colour. The ab is upsampled to the original resolution and recombined with
 the original full-resolution L, which carries all the detail. Full-resolution
-work runs in horizontal bands, side by side on the cores, so that memory
-stays a few bytes per pixel above the decoded image.
+work runs in horizontal bands, side by side on the cores, and a PNG is
+deflated band by band as the colour is made (Colorization.to_png), so that
+memory stays a few bytes per pixel above the decoded image.
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from colorizer import png
 from colorizer.errors import MAX_VIVIDNESS
 from colorizer.hints import Hint, apply_hints, check_inside, hint_map
+from colorizer.imageio import fit_within
 from colorizer.lab import decode_ab, encode_l, grey_to_l, lab_to_rgb8, rgb_to_l
 from colorizer.threads import map_bands
 
@@ -129,57 +132,88 @@ class Colorizer:
             feeds["hints"] = np.pad(spread, pad + ((0, 0),)).transpose(2, 0, 1)[None]
         return self.session.run(["ab"], feeds)[0][0, :, :height, :width].transpose(1, 2, 0)
 
-    def colorize(self, image: Image.Image, vividness: float = 1.0, hints: list[Hint] = (),
-                 in_place: bool = False) -> Image.Image:
+    def colorize(self, image: Image.Image, vividness: float = 1.0, hints: list[Hint] = ()) -> Image.Image:
         """Colorize `image` from its lightness and the visitor's hints; same size and alpha as the input.
 
         vividness scales the chroma: 0 gives grey, 1 the model, 2 twice as vivid.
-        Raises HintError for a hint outside the picture. in_place: see apply_ab.
+        Raises HintError for a hint outside the picture.
         """
+        return self.colorization(image, vividness, hints).to_image()
+
+    def colorization(self, image: Image.Image, vividness: float = 1.0, hints: list[Hint] = ()) -> Colorization:
+        """As colorize(), but painted only when asked: Colorization.to_png() makes the PNG band by band."""
         _check_vividness(vividness)
         check_inside(list(hints), *image.size)
         if vividness == 0:
-            return apply_ab(image, np.zeros((1, 1, 2), np.float32), 0.0, in_place)
-        return apply_ab(image, self.predict_ab(image, hints), vividness, in_place)
+            return Colorization(image, np.zeros((1, 1, 2), np.float32), 0.0)
+        return Colorization(image, self.predict_ab(image, hints), vividness)
 
 
-def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0, in_place: bool = False) -> Image.Image:
-    """Put colour `ab` (h, w, 2) a*/b*, any resolution, onto the full-resolution L of `image`.
+class Colorization:
+    """A picture's colour on its full-resolution L*, painted band by band only when asked.
 
-    Returns RGB, or RGBA with the input's alpha. Output L* equals input L*
-    wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness).
-    in_place: an RGB or RGBA `image` becomes the result, band by band (each band is read before it
-    is overwritten), so a full-resolution colour image costs one image's memory, not two; a read-only
-    image (Pillow's frombuffer) is left as it is. Bands run side by side on the cores (colorizer.threads).
+    `ab` (h, w, 2) a*/b*, any resolution, is bilinearly upsampled to the picture. Output L* equals the
+    input's wherever the colour fits the sRGB gamut (out-of-gamut colour loses chroma, not lightness);
+    the input's alpha is kept. to_image() paints the whole picture; to_png() deflates each band as it
+    is painted, so a grey 50 MP upload never needs its full-size colour (150 MB) in memory; preview()
+    paints a small copy. Bands run side by side on the cores (colorizer.threads).
     """
-    _check_vividness(vividness)
-    width, height = image.size
-    ab = np.asarray(ab, dtype=np.float32) * np.float32(vividness)  # bilinear upsampling is linear: scale first
-    # Bilinear resizing is separable: widen the few colour rows once (and shrink them, in the rare
-    # picture with fewer rows than the grid), then each band only blends pairs of those rows.
-    planes = (Image.fromarray(np.ascontiguousarray(ab[..., i]), mode="F") for i in range(2))
-    ab_rows = np.stack([np.asarray(plane.resize((width, min(plane.height, height)), Image.BILINEAR))
-                        for plane in planes])  # (2, rows, width): both channels blended by the same calls
-    has_alpha = "A" in image.getbands()
-    alpha = image.getchannel("A") if has_alpha else None
-    # A read-only image (one that shares a buffer) would be copied by the first band to paste, racing the others.
-    if in_place and image.mode in ("RGB", "RGBA") and not image.readonly:
-        result = image
-    else:
-        result = Image.new("RGBA" if has_alpha else "RGB", image.size, None)  # every band is pasted: no fill
-    image.load()  # a lazily opened file is decoded here once, not by two bands at the same time
-    band = max(1, BAND_PIXELS // width)
 
-    def colour_band(top: int) -> None:  # bands are disjoint: each reads and writes only its own rows
-        rows = min(band, height - top)
-        lightness = _band_lightness(image.crop((0, top, width, top + rows)))
-        a, b = _resize_rows(ab_rows, height, top, rows)
-        result.paste(Image.fromarray(lab_to_rgb8(lightness, a, b)), (0, top))
+    def __init__(self, image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> None:
+        _check_vividness(vividness)
+        self.image = image
+        self.ab = np.asarray(ab, dtype=np.float32) * np.float32(vividness)  # bilinear upsampling is linear
+        self.mode = "RGBA" if "A" in image.getbands() else "RGB"
+        width, height = image.size
+        # Bilinear resizing is separable: widen the few colour rows once (and shrink them, in the rare
+        # picture with fewer rows than the grid), then each band only blends pairs of those rows.
+        planes = (Image.fromarray(np.ascontiguousarray(self.ab[..., i]), mode="F") for i in range(2))
+        self._ab_rows = np.stack([np.asarray(plane.resize((width, min(plane.height, height)), Image.BILINEAR))
+                                  for plane in planes])  # (2, rows, width): both channels blended by the same calls
+        image.load()  # a lazily opened file is decoded here once, not by two bands at the same time
 
-    map_bands(colour_band, range(0, height, band))
-    if alpha is not None:
-        result.putalpha(alpha)
-    return result
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    def rows(self, top: int, bottom: int) -> np.ndarray:
+        """Rows [top, bottom) in colour, uint8 (rows, width, 3 or 4 with alpha), made BAND_PIXELS at a time."""
+        width, height = self.image.size
+        out = np.empty((bottom - top, width, len(self.mode)), np.uint8)
+        band = max(1, BAND_PIXELS // width)
+        for start in range(top, bottom, band):
+            stop = min(start + band, bottom)
+            pixels = self.image.crop((0, start, width, stop))
+            a, b = _resize_rows(self._ab_rows, height, start, stop - start)
+            lab_to_rgb8(_band_lightness(pixels), a, b, out=out[start - top:stop - top, :, :3])
+            if self.mode == "RGBA":
+                out[start - top:stop - top, :, 3] = np.asarray(pixels.getchannel("A"))
+        return out
+
+    def to_image(self) -> Image.Image:
+        """The whole picture in colour: RGB, or RGBA with the input's alpha."""
+        width, height = self.image.size
+        result = Image.new(self.mode, self.image.size, None)  # every band is pasted: no fill
+        band = max(1, BAND_PIXELS // width)
+
+        def paint(top: int) -> None:  # bands are disjoint: each writes only its own rows
+            result.paste(Image.fromarray(self.rows(top, min(top + band, height))), (0, top))
+
+        map_bands(paint, range(0, height, band))
+        return result
+
+    def to_png(self, compress_level: int = 2) -> bytes:
+        """The picture in colour as PNG bytes, each band painted just before it is deflated (colorizer.png)."""
+        return png.encode_rows(self.image.size, self.mode, self.rows, compress_level)
+
+    def preview(self, max_side: int) -> Image.Image:
+        """The colour on a copy of the picture shrunk to `max_side`: for display, at a fraction of the cost."""
+        return Colorization(fit_within(self.image, max_side=max_side), self.ab).to_image()
+
+
+def apply_ab(image: Image.Image, ab: np.ndarray, vividness: float = 1.0) -> Image.Image:
+    """Colour `ab` (h, w, 2) a*/b*, any resolution, painted on the full-resolution L of `image` (see Colorization)."""
+    return Colorization(image, ab, vividness).to_image()
 
 
 def _small_rgb(image: Image.Image, size: tuple[int, int]) -> Image.Image:

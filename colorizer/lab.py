@@ -125,20 +125,21 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(linear_to_srgb(linear), 0, -1))
 
 
-def lab_to_rgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def lab_to_rgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """L*, a*, b* as three same-shaped arrays -> sRGB uint8 (..., 3): the full-resolution path.
 
     The same conversion as to_uint8(lab_to_rgb(lab)), within one level per
     channel, at a fraction of the cost: the planes need no interleaving, and
     the sRGB curve is a table lookup instead of a power function per value.
-    The engine feeds it bands small enough for the CPU cache.
+    The engine feeds it bands small enough for the CPU cache. out: a uint8 (..., 3) array (a view
+    will do) to write into instead of a new one.
     """
     linear, inside = _lab_to_fitted_linear(lightness, a, b)
     np.multiply(linear, _LUT_STEPS, out=linear)
     index = linear.astype(np.int32)  # half the bytes of intp; np.take reads it faster than [] does
     if not inside:  # NaN from non-finite input must not index outside the table
         np.clip(index, 0, _LUT_STEPS, out=index)
-    rgb = np.empty(index.shape[1:] + (3,), np.uint8)
+    rgb = np.empty(index.shape[1:] + (3,), np.uint8) if out is None else out
     for channel in range(3):
         rgb[..., channel] = np.take(_LINEAR_TO_U8, index[channel])
     return rgb

@@ -24,7 +24,7 @@ from PIL import Image
 from colorizer.engine import Colorizer
 from colorizer.errors import BadParameter, ColorizerError, parse_vividness
 from colorizer.hints import Hint, check_inside, parse_hints, scale_hints
-from colorizer.imageio import fit_within, open_image, to_png
+from colorizer.imageio import fit_within, open_image
 from lambda_api.events import Request, error_response, png_response
 from lambda_api.payload import image_bytes
 
@@ -113,7 +113,7 @@ def _colorize(request: Request, fields: dict) -> dict:
     # Shrinking before colorizing gives the same result (the model sees its working size either way) for less work.
     shrunk = fit_within(image, max_side=max_side, max_pixels=png_pixel_budget(image))
     hints, image = scale_hints(hints, image.size, shrunk.size), shrunk
-    png = to_png(COLORIZER.colorize(image, vividness, hints))
+    png = COLORIZER.colorization(image, vividness, hints).to_png()
     fields.update(width=image.width, height=image.height, out_bytes=len(png), hints=len(hints))
     return png_response(png)
 

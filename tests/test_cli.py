@@ -72,7 +72,7 @@ def test_an_unforeseen_failure_is_one_line_too(inputs, tmp_path, capsys, monkeyp
     def explode(*args):
         raise RuntimeError("onnxruntime went away")
 
-    monkeypatch.setattr(cli.Colorizer, "colorize", explode)
+    monkeypatch.setattr(cli.Colorizer, "colorization", explode)
     assert main(["colorize", str(inputs / "grey.jpg"), "--out-dir", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"error: {inputs / 'grey.jpg'}: could not colorize this file (RuntimeError: onnxruntime went away)"]

@@ -1,12 +1,14 @@
 """colorizer.engine: plumbing against tiny ONNX graphs, the full-resolution contract against the shipped model."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer import engine
-from colorizer.engine import Colorizer, apply_ab, default_model_path
+from colorizer import engine, png
+from colorizer.engine import Colorization, Colorizer, apply_ab, default_model_path
 from colorizer.lab import AB_SCALE, lab_to_rgb, rgb_to_l, rgb_to_lab, to_uint8
 from tests.helpers import MODEL_PATH, photo
 
@@ -131,8 +133,22 @@ def test_a_grey_photo_gets_the_same_colour_as_grey_pixels_in_rgb():
     np.testing.assert_array_equal(np.asarray(apply_ab(grey, ab)), np.asarray(apply_ab(grey.convert("RGB"), ab)))
 
 
-def test_in_place_leaves_a_read_only_image_alone_and_colours_every_band(monkeypatch):
-    """Bands paste side by side; a shared buffer must be neither written nor copied by two bands at once."""
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_the_png_made_band_by_band_has_the_painted_pixels(monkeypatch, mode):
+    """to_png paints each segment's rows just before deflating them: many bands, many segments, no seam."""
+    monkeypatch.setattr(engine, "BAND_PIXELS", 120 * 3)
+    monkeypatch.setattr(png, "SEGMENT_BYTES", 120 * 4 * 7 + 5)
+    image = photo((120, 90), mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize((120, 90)))
+    colour = Colorization(image, np.random.default_rng(2).uniform(-60, 60, (17, 23, 2)).astype(np.float32), 1.3)
+    decoded = Image.open(io.BytesIO(colour.to_png()))
+    assert decoded.mode == ("RGBA" if mode == "RGBA" else "RGB")
+    np.testing.assert_array_equal(np.asarray(decoded), np.asarray(colour.to_image()))
+
+
+def test_a_read_only_image_is_painted_and_left_alone(monkeypatch):
+    """Bands read a shared buffer side by side; none may write it or copy it."""
     monkeypatch.setattr(engine, "BAND_PIXELS", 120 * 3)
     pixels = np.asarray(photo((120, 90)).convert("RGBA")).copy()
     shared = Image.frombuffer("RGBA", (120, 90), pixels, "raw", "RGBA", 0, 1)
@@ -140,7 +156,7 @@ def test_in_place_leaves_a_read_only_image_alone_and_colours_every_band(monkeypa
     ab = split_ab(90, 120)
     expected = np.asarray(apply_ab(shared.copy(), ab))
     for _ in range(5):
-        np.testing.assert_array_equal(np.asarray(apply_ab(shared, ab, in_place=True)), expected)
+        np.testing.assert_array_equal(np.asarray(apply_ab(shared, ab)), expected)
     np.testing.assert_array_equal(np.asarray(shared), pixels)
 
 
@@ -246,16 +262,18 @@ def test_a_mirrored_photo_gets_the_mirrored_colour(colorizer_model):
 
 # --- memory: fewer bytes per full-resolution pixel (issue 10, defect 3) ---------------------
 
-@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
-def test_in_place_gives_the_same_pixels_as_a_new_image(colorizer_model, mode):
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_the_streamed_png_and_the_preview_show_the_colorized_picture(colorizer_model, mode):
     image = photo((300, 200), mode)
     if mode == "RGBA":
         image.putalpha(Image.linear_gradient("L").resize((300, 200)))
-    expected = colorizer_model.colorize(image.copy(), 1.3)
-    target = image.copy()
-    result = colorizer_model.colorize(target, 1.3, in_place=True)
-    assert result is target  # no second full-size image
-    np.testing.assert_array_equal(np.asarray(result), np.asarray(expected))
+    expected = colorizer_model.colorize(image, 1.3)
+    colour = colorizer_model.colorization(image, 1.3)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(colour.to_png()))), np.asarray(expected))
+    preview = colour.preview(150)
+    assert (preview.size, preview.mode) == ((150, 100), expected.mode)
+    small = np.asarray(expected.resize((150, 100), Image.LANCZOS).convert("RGB"), np.int16)
+    assert np.abs(np.asarray(preview.convert("RGB"), np.int16) - small).mean() < 3  # the same picture, smaller
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P"])

@@ -264,7 +264,7 @@ def test_unexpected_failure_is_a_500_without_stack_trace_but_logged(monkeypatch,
     def broken(image, vividness, hints=()):
         raise RuntimeError("secret internal state")
 
-    monkeypatch.setattr(handler.COLORIZER, "colorize", broken)
+    monkeypatch.setattr(handler.COLORIZER, "colorization", broken)
     response = call(http_api_event(gray_jpeg()))
     detail = error_of(response, 500, "internal")
     assert "secret internal state" not in response["body"]

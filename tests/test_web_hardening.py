@@ -82,7 +82,7 @@ def test_every_request_gives_its_pixels_back_even_when_it_fails(make_web_app, mo
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(app.extensions["backends"].model, "colorize", broken)
+    monkeypatch.setattr(app.extensions["backends"].model, "colorization", broken)
     response = app.test_client().post("/api/colorize", data={"image": (io.BytesIO(photo_bytes()), "p.jpg")},
                                       content_type="multipart/form-data")
     assert (response.status_code, response.json["error"]) == (500, "internal")
