@@ -172,10 +172,6 @@ class Colorization:
                                   for plane in planes])  # (2, rows, width): both channels blended by the same calls
         image.load()  # a lazily opened file is decoded here once, not by two bands at the same time
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.image.size
-
     def rows(self, top: int, bottom: int) -> np.ndarray:
         """Rows [top, bottom) in colour, uint8 (rows, width, 3 or 4 with alpha), made BAND_PIXELS at a time."""
         width, height = self.image.size

@@ -53,6 +53,22 @@ def test_same_bytes_with_any_thread_count():
     assert png.encode(image, threads=1) == png.encode(image, threads=2) == png.encode(image, threads=5)
 
 
+def test_rows_are_asked_for_once_each_so_a_picture_can_be_made_while_it_is_encoded():
+    """A segment needs only its own rows: a picture painted band by band is painted once, never whole."""
+    pixels = np.asarray(photo((1100, 700)))
+    asked = []
+
+    def rows(top: int, bottom: int) -> np.ndarray:
+        asked.append((top, bottom))
+        return pixels[top:bottom]
+
+    data = png.encode_rows((1100, 700), "RGB", rows)
+    spans = sorted(asked)
+    assert len(spans) >= 3 and spans[0][0] == 0 and spans[-1][1] == 700
+    assert all(end == start for (_, end), (start, _) in zip(spans, spans[1:]))  # no row twice, none skipped
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), pixels)
+
+
 @pytest.mark.parametrize("level", [0, 1, 3, 6, 9])
 def test_every_compress_level(level):
     image = photo((900, 700))
