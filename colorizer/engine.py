@@ -84,6 +84,10 @@ class Colorizer:
         # No busy-waiting between operators: a web worker runs several requests at once, and
         # spinning threads would burn the CPU the others need (~10% of the model's CPU time).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena: onnxruntime would keep the largest activations it ever needed for the
+        # process's life; allocating them per run costs no measurable time at 192 (bench/RESULTS.md,
+        # seventh session) and the site worker peaks 8-10 MB lower.
+        options.enable_cpu_mem_arena = False
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         size = size or _working_size(session)
         _check_size(session, size)
