@@ -148,7 +148,7 @@ def test_the_png_made_band_by_band_has_the_painted_pixels(monkeypatch, mode):
 
 
 def test_a_read_only_image_is_painted_and_left_alone(monkeypatch):
-    """Bands read a shared buffer side by side; none may write it or copy it."""
+    """Bands read a shared, read-only buffer side by side: each time the same colour, the buffer untouched."""
     monkeypatch.setattr(engine, "BAND_PIXELS", 120 * 3)
     pixels = np.asarray(photo((120, 90)).convert("RGBA")).copy()
     shared = Image.frombuffer("RGBA", (120, 90), pixels, "raw", "RGBA", 0, 1)
