@@ -125,8 +125,8 @@ class Colorizer:
         hint map (h, w, 3), padded to the size multiple and the prediction cropped back.
 
         The engine runs it once per view, not on a batch of the picture and its mirror: the batch
-        was 2 ms faster at 192 but raised the site worker's peak memory by 10 MB (onnxruntime
-        keeps its largest activations).
+        was 2 ms faster at 192 but raised the site worker's peak memory by 10 MB (measured while
+        onnxruntime's memory arena, since turned off in load(), kept the largest activations).
         """
         height, width = lightness.shape
         multiple = self.size_multiple if not self.fixed_shape else 1
