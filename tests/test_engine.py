@@ -102,6 +102,11 @@ def test_threads(tiny_model):
     assert colorizer.session.get_session_options().intra_op_num_threads == 1
 
 
+def test_the_session_keeps_no_memory_arena_between_pictures(tiny_model):
+    """A worker must not hold the largest activations it ever needed (bench/RESULTS.md, seventh session)."""
+    assert Colorizer.load(tiny_model()).session.get_session_options().enable_cpu_mem_arena is False
+
+
 def test_describe(tiny_model):
     colorizer = Colorizer.load(tiny_model(metadata={"model_args": '{"depth": 7}'}))
     assert colorizer.describe() == {"path": colorizer.path.name, "size": 256, "model_args": {"depth": 7}}
