@@ -170,7 +170,7 @@ class Colorization:
         self.mode = "RGBA" if "A" in image.getbands() else "RGB"
         width, height = image.size
         # The colour stays on its small grid and each band stretches only its own rows (_resize_rows):
-        # a copy of the grid's rows widened to the picture would hold 9 MB for a 50 MP upload while its
+        # a copy of the grid's rows widened to the picture would hold 9-11 MB for a 50 MP upload while its
         # PNG is made. A picture smaller than the grid has the colour shrunk to it once, by Pillow,
         # whose filter averages the grid's samples where a stretch would skip some.
         small = np.ascontiguousarray(self.ab.transpose(2, 0, 1))  # (2, h, w): both channels in the same calls
