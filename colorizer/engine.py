@@ -174,8 +174,9 @@ class Colorization:
         # PNG is made. A picture smaller than the grid has the colour shrunk to it once, by Pillow,
         # whose filter averages the grid's samples where a stretch would skip some.
         small = np.ascontiguousarray(self.ab.transpose(2, 0, 1))  # (2, h, w): both channels in the same calls
-        fitted = (min(small.shape[2], width), min(small.shape[1], height))
-        if fitted != small.shape[:0:-1]:
+        grid = (small.shape[2], small.shape[1])  # (w, h), as Pillow sizes go
+        fitted = (min(grid[0], width), min(grid[1], height))
+        if fitted != grid:
             small = np.stack([np.asarray(Image.fromarray(plane, mode="F").resize(fitted, Image.BILINEAR))
                               for plane in small])
         self._ab_small = small
