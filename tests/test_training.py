@@ -14,11 +14,13 @@ import torch
 from PIL import Image
 
 from training.data import ColorPhotos
+from training.diffaugment import diff_augment, translate
 from training.photos import find_images
 from training.export import main as export_main
 from training.losses import discriminator_loss, gan_loss, generator_loss
 from training.networks import count_parameters, define_discriminator, define_generator
 from training.sketch import pencil_sketch
+from training.step import GAN, optimize_parameters
 from training.train import main as train_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +112,55 @@ def test_discriminator_loss_is_half_the_real_fake_log_loss():
     assert real.item() == pytest.approx(-math.log(1 / (1 + math.exp(-3.0))), rel=1e-6)
     assert fake.item() == pytest.approx(-math.log(1 - 1 / (1 + math.exp(2.0))), rel=1e-6)
     assert total.item() == pytest.approx(0.5 * (real.item() + fake.item()))
+
+
+def test_discriminator_augmentation_moves_l_with_its_ab_and_lets_gradients_through():
+    torch.manual_seed(0)
+    lightness = torch.rand(8, 1, 32, 32) + 0.5  # never zero, so zeros mark the fill
+    ab = torch.cat([2 * lightness, -lightness], dim=1).requires_grad_(True)
+    seen_l, seen_ab = diff_augment(lightness, ab)
+    assert torch.equal(seen_ab[:, :1], 2 * seen_l) and torch.equal(seen_ab[:, 1:], -seen_l)  # still a pair
+    filled = seen_l[:, 0] == 0
+    assert (filled.sum(dim=(1, 2)) >= 16 * 16).all()  # each picture lost at least its cut-out square
+    assert len({tuple(f.flatten().tolist()) for f in filled}) == 8  # a fresh draw per picture
+    seen_ab.sum().backward()
+    assert (ab.grad != 0).any() and (ab.grad == 0).any()  # G learns from what D still sees
+
+
+def test_translation_shifts_each_picture_by_at_most_an_eighth_of_its_side():
+    torch.manual_seed(1)
+    x = torch.arange(1, 6 * 32 * 32 + 1, dtype=torch.float32).view(6, 1, 32, 32)
+    shifts = []
+    for picture, shifted in zip(x, translate(x)):
+        kept = shifted[0].nonzero()
+        top, left = kept.min(dim=0).values.tolist()
+        source = picture[0] == shifted[0, top, left]
+        sy, sx = source.nonzero()[0].tolist()
+        dy, dx = top - sy, left - sx
+        assert abs(dy) <= 4 and abs(dx) <= 4
+        assert torch.equal(shifted[0], torch.roll(picture[0], (dy, dx), (0, 1)) * (shifted[0] != 0))
+        shifts.append((dy, dx))
+    assert any(dy != dx for dy, dx in shifts)  # rows and columns are drawn apart
+
+
+def test_gan_step_shows_the_discriminator_only_augmented_pairs():
+    torch.manual_seed(2)
+    net_g = define_generator("unet", depth=5, ngf=8, max_channels=32)
+    net_d = define_discriminator(ndf=8)
+    calls = []
+
+    def augment(lightness, ab):
+        calls.append(ab.requires_grad)
+        return diff_augment(lightness, ab)
+
+    gan = GAN(net_g, net_d, torch.optim.Adam(net_g.parameters()), torch.optim.Adam(net_d.parameters()), net_d,
+              augment=augment)
+    lightness, real_ab = torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 2, 32, 32) * 2 - 1
+    losses = optimize_parameters(gan, lightness, real_ab, lambda_l1=100.0)
+    assert calls == [False, False, True]  # D's real and generated pairs, then G's pair with its gradient
+    assert all(torch.isfinite(v) for v in losses.values())
+    optimize_parameters(gan, lightness, real_ab, lambda_l1=100.0, warmup=True)
+    assert len(calls) == 3  # the L1 warm-up has no discriminator to show anything
 
 
 def test_dataset_finds_photos_recursively_and_skips_grayscale(photo_dir):

@@ -24,7 +24,8 @@ class GAN:
     generator's step, where D is frozen and needs no gradient synchronisation.
     ema, when present, is an exponential moving average of G, updated after
     each GAN step: averaging the weights over the last thousand steps smooths
-    the blotches a GAN generator jumps between.
+    the blotches a GAN generator jumps between. augment, when present,
+    transforms every (L, ab) pair on its way into D (training.diffaugment).
     """
 
     net_g: nn.Module
@@ -33,6 +34,7 @@ class GAN:
     opt_d: torch.optim.Optimizer
     plain_d: nn.Module
     ema: torch.optim.swa_utils.AveragedModel | None = None
+    augment: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
 
 def optimize_parameters(gan: GAN, lightness: torch.Tensor, real_ab: torch.Tensor, lambda_l1: float,
@@ -50,8 +52,8 @@ def optimize_parameters(gan: GAN, lightness: torch.Tensor, real_ab: torch.Tensor
     d_real = d_fake = g_gan = zero
     if not warmup:
         with autocast():
-            loss_d, d_real, d_fake = discriminator_loss(gan.net_d(lightness, real_ab),
-                                                        gan.net_d(lightness, fake_ab.detach()))
+            loss_d, d_real, d_fake = discriminator_loss(gan.net_d(*_seen(gan, lightness, real_ab)),
+                                                        gan.net_d(*_seen(gan, lightness, fake_ab.detach())))
         gan.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         gan.opt_d.step()
@@ -62,7 +64,7 @@ def optimize_parameters(gan: GAN, lightness: torch.Tensor, real_ab: torch.Tensor
             g_l1 = F.l1_loss(fake_ab.float(), real_ab)
             loss_g = lambda_l1 * g_l1
         else:
-            loss_g, g_gan, g_l1 = generator_loss(gan.plain_d(lightness, fake_ab), fake_ab.float(), real_ab,
+            loss_g, g_gan, g_l1 = generator_loss(gan.plain_d(*_seen(gan, lightness, fake_ab)), fake_ab.float(), real_ab,
                                                  lambda_l1)
     gan.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
@@ -71,3 +73,8 @@ def optimize_parameters(gan: GAN, lightness: torch.Tensor, real_ab: torch.Tensor
     if gan.ema is not None and not warmup:
         gan.ema.update_parameters(gan.net_g)
     return {"g_gan": g_gan.detach(), "g_l1": g_l1.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach()}
+
+
+def _seen(gan: GAN, lightness: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pair as D sees it: augmented when the GAN has an augment."""
+    return gan.augment(lightness, ab) if gan.augment else (lightness, ab)

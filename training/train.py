@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
 from training.data import ColorPhotos
+from training.diffaugment import diff_augment
 from training.networks import define_discriminator, define_generator, generator_args, generator_param_groups
 from training.options import parse_args
 from training.samples import save_grid
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     plain_d = net_d
     if distributed:
         net_g, net_d = DDP(net_g), DDP(net_d)
-    gan = GAN(net_g, net_d, opt_g, opt_d, plain_d, ema)
+    gan = GAN(net_g, net_d, opt_g, opt_d, plain_d, ema, diff_augment if args.diffaugment else None)
 
     def save_checkpoint(epoch: int, name: str) -> None:
         state = {
