@@ -288,6 +288,14 @@ def test_network_interpolation_spans_the_two_generators(trained_run, tmp_path):
                       "--out", str(out)])
     export_main([str(out), str(tmp_path / "blend.onnx"), "--size", "32"])  # exports like any checkpoint
     assert (tmp_path / "blend.onnx").is_file()
+    older = torch.load(trained_run / "epoch_001.pt", weights_only=False)
+    del older["model_args"]["upsample"]  # written before the field existed: its default is implied
+    torch.save(older, tmp_path / "older.pt")
+    interpolate_main([str(trained_run / "epoch_001.pt"), str(tmp_path / "older.pt"), "--out", str(out)])
+    older["model_args"]["upsample"] = "transpose"
+    torch.save(older, tmp_path / "other.pt")
+    with pytest.raises(SystemExit, match="different model_args"):
+        interpolate_main([str(trained_run / "epoch_001.pt"), str(tmp_path / "other.pt"), "--out", str(out)])
     interpolate_main([str(trained_run / "epoch_001.pt"), str(trained_run / "epoch_001.pt"), "--ema",
                       "--out", str(out)])  # the GAN run's moving average against a twin
     blend = torch.load(out, weights_only=False)

@@ -17,12 +17,23 @@ import argparse
 
 import torch
 
+from training.networks import define_generator, generator_args
+
 
 def interpolate(gan: dict, l1: dict, alpha: float) -> dict:
     """alpha * gan + (1 - alpha) * l1 for every floating-point tensor of the generator state."""
     if gan.keys() != l1.keys():
         raise ValueError("the two generators have different layers: they are not twins")
     return {k: alpha * v + (1 - alpha) * l1[k] if v.is_floating_point() else v for k, v in gan.items()}
+
+
+def same_network(a: dict, b: dict) -> bool:
+    """Whether two checkpoints' model_args build the same generator.
+
+    Compared as rebuilt, so a checkpoint written before a config field existed
+    (its default then implied) still matches one that spells it out.
+    """
+    return generator_args(define_generator(**a)) == generator_args(define_generator(**b))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--alpha must lie between 0 and 1")
     gan = torch.load(args.gan, map_location="cpu", weights_only=False)
     l1 = torch.load(args.l1, map_location="cpu", weights_only=False)
-    if gan["model_args"] != l1["model_args"]:
+    if not same_network(gan["model_args"], l1["model_args"]):
         raise SystemExit("the checkpoints have different model_args")
     if args.ema and "generator_ema" not in gan:
         raise SystemExit(f"{args.gan} holds no moving average of the generator")
