@@ -79,6 +79,23 @@ def test_hint_training_learns_only_the_branch(hint_run, base_checkpoint):
     assert any(v.abs().max() > 0 for k, v in trained["generator"].items() if k.endswith("mix.4.weight"))
 
 
+def test_a_new_base_starts_its_hint_branch_from_a_trained_one(hint_run, tmp_path):
+    torch.manual_seed(1)
+    net = define_generator("effnet")
+    new_base = tmp_path / "new_base.pt"
+    torch.save({"generator": net.state_dict(), "model_args": generator_args(net), "config": {"size": 32}}, new_base)
+    trained = hint_run / "run" / "last.pt"
+    train_hints_main([str(new_base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"), "--steps", "1",
+                      "--batch-size", "2", "--hint-width", "8", "--lr", "0", "--branch", str(trained)])
+    grafted = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["generator"]
+    branch = torch.load(trained, weights_only=False)["generator"]
+    assert all(torch.equal(grafted[k], v) for k, v in net.state_dict().items())
+    assert all(torch.equal(grafted[k], v) for k, v in branch.items() if k.startswith("hint_joins."))
+    with pytest.raises(SystemExit, match="not --hint-width 16"):
+        train_hints_main([str(new_base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run16"),
+                          "--steps", "1", "--hint-width", "16", "--branch", str(trained)])
+
+
 def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run, base_checkpoint, tmp_path,
                                                                       monkeypatch):
     hinted, plain = tmp_path / "hinted.onnx", tmp_path / "plain.onnx"

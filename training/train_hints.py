@@ -12,6 +12,9 @@ wherever hints say nothing. OUT/last.pt is a checkpoint that
 training.export turns into a model with a second input, `hints`. A hint
 checkpoint works as the base too: its branch goes on learning (on a new
 pack, with a fresh schedule) and the base network under it stays frozen.
+`--branch` starts the branch from another checkpoint's instead of from
+zero: a retrained base keeps what a trained branch knows about reading
+hints, and a few hundred steps fit it to the new base's colour.
 """
 from __future__ import annotations
 
@@ -40,11 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="examples per step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the hint branch")
     p.add_argument("--hint-width", type=int, default=64, help="channels inside each hint join (the shipped branch: 64)")
+    p.add_argument("--branch", default=None,
+                   help="hint checkpoint whose branch this run starts from (default: the base's own, else zero)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="save OUT/last.pt this often")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this many minutes with a checkpoint (0 = no limit)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     return p
+
+
+def branch_state(path: str, hint_width: int) -> dict[str, torch.Tensor]:
+    """The hint joins' weights of a hint checkpoint, keyed as net.hint_joins names them."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    joins = {k.removeprefix("hint_joins."): v for k, v in ckpt["generator"].items() if k.startswith("hint_joins.")}
+    if not joins:
+        raise SystemExit(f"{path} holds no hint branch")
+    if ckpt["model_args"].get("hint_width") != hint_width:
+        raise SystemExit(f"{path}'s branch is {ckpt['model_args'].get('hint_width')} wide, not --hint-width {hint_width}")
+    return joins
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("the hint branch joins the effnet generator's decoder; the base is not one")
     net = define_generator(**{**base["model_args"], "hints": True, "hint_width": args.hint_width})
     net.load_state_dict(base["generator"], strict=False)
+    if args.branch:
+        net.hint_joins.load_state_dict(branch_state(args.branch, args.hint_width))
     net.eval().requires_grad_(False)  # BatchNorm keeps the base's statistics
     net.hint_joins.requires_grad_(True)
     opt = torch.optim.Adam(net.hint_joins.parameters(), lr=args.lr)
