@@ -85,8 +85,8 @@ def test_a_new_base_starts_its_hint_branch_from_a_trained_one(hint_run, tmp_path
     new_base = tmp_path / "new_base.pt"
     torch.save({"generator": net.state_dict(), "model_args": generator_args(net), "config": {"size": 32}}, new_base)
     trained = hint_run / "run" / "last.pt"
-    train_hints_main([str(new_base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"), "--steps", "1",
-                      "--batch-size", "2", "--hint-width", "8", "--lr", "0", "--branch", str(trained)])
+    train_hints_main([str(new_base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"), "--steps", "0",
+                      "--hint-width", "8", "--branch", str(trained)])
     grafted = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["generator"]
     branch = torch.load(trained, weights_only=False)["generator"]
     assert all(torch.equal(grafted[k], v) for k, v in net.state_dict().items())

@@ -14,7 +14,8 @@ checkpoint works as the base too: its branch goes on learning (on a new
 pack, with a fresh schedule) and the base network under it stays frozen.
 `--branch` starts the branch from another checkpoint's instead of from
 zero: a retrained base keeps what a trained branch knows about reading
-hints, and a few hundred steps fit it to the new base's colour.
+hints; `--steps 0` joins it to the new base untrained, and a few hundred
+steps fit it to the new base's colour.
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pack", help="hint pack from training.hintdata")
     p.add_argument("--out", default="runs/hints", help="run folder: last.pt and losses.csv")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
-    p.add_argument("--steps", type=int, default=2000, help="total steps; the learning rate decays linearly to 0")
+    p.add_argument("--steps", type=int, default=2000,
+                   help="total steps; the learning rate decays linearly to 0 (0 = only join the branch to the base)")
     p.add_argument("--batch-size", type=int, default=16, help="examples per step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the hint branch")
     p.add_argument("--hint-width", type=int, default=64, help="channels inside each hint join (the shipped branch: 64)")
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     net.eval().requires_grad_(False)  # BatchNorm keeps the base's statistics
     net.hint_joins.requires_grad_(True)
     opt = torch.optim.Adam(net.hint_joins.parameters(), lr=args.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / args.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / max(args.steps, 1))
     step = 0
     if args.resume and (out / "last.pt").exists():
         ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
