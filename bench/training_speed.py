@@ -8,7 +8,8 @@ learning rate) and the PatchGAN with ndf 64, 3 layers. One step is
 training.step.optimize_parameters, the function training.train calls per
 batch: in the GAN phase a discriminator update on real and generated pairs,
 then a generator update through the frozen discriminator plus L1 and the
-moving-average update; in the L1 warm-up only the generator's L1 update.
+moving-average update, every pair D sees through DiffAugment as the default
+recipe has it; in the L1 warm-up only the generator's L1 update.
 Batches are random tensors already in memory, so this is the networks' cost
 alone: the real run also decodes and augments photos in a DataLoader worker
 on the same cores.
@@ -21,6 +22,7 @@ import json
 import torch
 
 from bench.common import cores, load_results, save_results, table, time_runs
+from training.diffaugment import diff_augment
 from training.networks import define_discriminator, define_generator, generator_param_groups
 from training.options import parse_args
 from training.step import GAN, optimize_parameters
@@ -35,7 +37,8 @@ def make_step(kind: str, size: int, batch: int):
     ema = torch.optim.swa_utils.AveragedModel(
         net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
     gan = GAN(net_g, net_d, torch.optim.Adam(groups, betas=(args.beta1, 0.999)),
-              torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(args.beta1, 0.999)), net_d, ema)
+              torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(args.beta1, 0.999)), net_d, ema,
+              diff_augment if args.diffaugment else None)
     generator = torch.Generator().manual_seed(0)
     lightness = torch.rand(batch, 1, size, size, generator=generator) * 2 - 1
     real_ab = (torch.rand(batch, 2, size, size, generator=generator) * 2 - 1) * 0.3

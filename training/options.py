@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a pretrained encoder learns at lr * this (fine-tuning, not relearning ImageNet)")
     opt.add_argument("--freeze-blocks", type=int, default=3,
                      help="freeze the pretrained encoder's stem and this many first blocks (0 = train all)")
-    opt.add_argument("--diffaugment", action="store_true",
+    opt.add_argument("--diffaugment", action=argparse.BooleanOptionalAction, default=True,
                      help="shift and cut out every pair the discriminator sees (training.diffaugment): "
                           "keeps D from remembering a small training set")
     opt.add_argument("--ema", type=float, default=0.999,
