@@ -2,7 +2,7 @@
 
     bench/quiet.sh .venv/bin/python -m bench.training_speed --size 128 --step gan
 
-The networks are built from training.options' defaults (the generator
+The networks and optimisers are built from training.options' defaults (the generator
 models/colorizer.onnx was exported from, with its frozen stem and encoder
 learning rate) and the PatchGAN with ndf 64, 3 layers. One step is
 training.step.optimize_parameters, the function training.train calls per
@@ -22,10 +22,9 @@ import json
 import torch
 
 from bench.common import cores, load_results, save_results, table, time_runs
-from training.diffaugment import diff_augment
-from training.networks import define_discriminator, define_generator, generator_param_groups
+from training.networks import define_discriminator, define_generator
 from training.options import parse_args
-from training.step import GAN, optimize_parameters
+from training.step import build_gan, optimize_parameters
 
 
 def make_step(kind: str, size: int, batch: int):
@@ -33,12 +32,7 @@ def make_step(kind: str, size: int, batch: int):
     args = parse_args(["--data", ".", "--size", str(size)])
     net_g = define_generator(args.generator).train()
     net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).train()
-    groups = generator_param_groups(net_g, args.lr, args.encoder_lr_scale, args.freeze_blocks)
-    ema = torch.optim.swa_utils.AveragedModel(
-        net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
-    gan = GAN(net_g, net_d, torch.optim.Adam(groups, betas=(args.beta1, 0.999)),
-              torch.optim.Adam(net_d.parameters(), lr=args.lr, betas=(args.beta1, 0.999)), net_d, ema,
-              diff_augment if args.diffaugment else None)
+    gan = build_gan(args, net_g, net_d)
     generator = torch.Generator().manual_seed(0)
     lightness = torch.rand(batch, 1, size, size, generator=generator) * 2 - 1
     real_ab = (torch.rand(batch, 2, size, size, generator=generator) * 2 - 1) * 0.3

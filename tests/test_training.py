@@ -20,7 +20,8 @@ from training.export import main as export_main
 from training.losses import discriminator_loss, gan_loss, generator_loss
 from training.networks import count_parameters, define_discriminator, define_generator
 from training.sketch import pencil_sketch
-from training.step import GAN, optimize_parameters
+from training.options import parse_args
+from training.step import GAN, build_gan, optimize_parameters
 from training.train import main as train_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +162,19 @@ def test_gan_step_shows_the_discriminator_only_augmented_pairs():
     assert all(torch.isfinite(v) for v in losses.values())
     optimize_parameters(gan, lightness, real_ab, lambda_l1=100.0, warmup=True)
     assert len(calls) == 3  # the L1 warm-up has no discriminator to show anything
+
+
+def test_the_gan_learns_with_what_the_options_say():
+    net_g, net_d = define_generator("effnet", pretrained=False), define_discriminator(ndf=8)
+    gan = build_gan(parse_args(["--data", ".", "--lr", "1e-3", "--lr-d-scale", "0.5", "--ema", "0.99"]), net_g, net_d)
+    assert gan.net_g is net_g and gan.net_d is gan.plain_d is net_d
+    assert [g["lr"] for g in gan.opt_g.param_groups] == pytest.approx([1e-3, 1e-4])  # the encoder at lr * 0.1
+    assert not net_g.encoder._conv_stem.weight.requires_grad  # stem and first blocks frozen by default
+    assert gan.opt_d.param_groups[0]["lr"] == pytest.approx(5e-4)
+    assert gan.augment is diff_augment and gan.ema is not None
+    plain = build_gan(parse_args(["--data", ".", "--ema", "0", "--no-diffaugment"]),
+                      define_generator("effnet", pretrained=False), define_discriminator(ndf=8))
+    assert plain.ema is None and plain.augment is None
 
 
 def test_dataset_finds_photos_recursively_and_skips_grayscale(photo_dir):

@@ -1,10 +1,12 @@
 """One training step, as pix2pix's optimize_parameters: the discriminator, then the generator.
 
-training.train calls it for every batch and bench.training_speed times it,
-so what is measured is what is trained.
+training.train builds its GAN with build_gan and calls optimize_parameters for
+every batch; bench.training_speed does the same, so what is measured is what is
+trained.
 """
 from __future__ import annotations
 
+import argparse
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, ContextManager
@@ -13,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.diffaugment import diff_augment
 from training.losses import discriminator_loss, generator_loss
+from training.networks import generator_param_groups
 
 
 @dataclass
@@ -35,6 +39,24 @@ class GAN:
     plain_d: nn.Module
     ema: torch.optim.swa_utils.AveragedModel | None = None
     augment: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+
+
+def build_gan(args: argparse.Namespace, net_g: nn.Module, net_d: nn.Module) -> GAN:
+    """G and D with what training.options says they learn with: Adam for each, D's at
+    lr * --lr-d-scale, G's pretrained encoder slower and its stem frozen, G's moving
+    average when --ema is set, DiffAugment when --diffaugment is.
+
+    The networks stay plain here; under torchrun, training.train wraps gan.net_g and
+    gan.net_d in DDP afterwards (plain_d stays D itself).
+    """
+    betas = (args.beta1, 0.999)
+    opt_g = torch.optim.Adam(generator_param_groups(net_g, args.lr, args.encoder_lr_scale, args.freeze_blocks),
+                             betas=betas)
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr * args.lr_d_scale, betas=betas)
+    ema = torch.optim.swa_utils.AveragedModel(
+        net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True
+    ) if args.ema else None
+    return GAN(net_g, net_d, opt_g, opt_d, net_d, ema, diff_augment if args.diffaugment else None)
 
 
 def optimize_parameters(gan: GAN, lightness: torch.Tensor, real_ab: torch.Tensor, lambda_l1: float,

@@ -31,11 +31,10 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
 from training.data import ColorPhotos
-from training.diffaugment import diff_augment
-from training.networks import define_discriminator, define_generator, generator_args, generator_param_groups
+from training.networks import define_discriminator, define_generator, generator_args
 from training.options import parse_args
 from training.samples import save_grid
-from training.step import GAN, optimize_parameters
+from training.step import build_gan, optimize_parameters
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,12 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     net_g = define_generator(args.generator, pretrained=args.pretrained and not (args.resume and (out / "last.pt").exists()),
                              **generator_options(args)).to(device)
     net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).to(device)
-    ema = torch.optim.swa_utils.AveragedModel(
-        net_g, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True
-    ) if args.ema else None
-    opt_g = torch.optim.Adam(generator_param_groups(net_g, args.lr, args.encoder_lr_scale, args.freeze_blocks),
-                             betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(net_d.parameters(), lr=args.lr * args.lr_d_scale, betas=(args.beta1, 0.999))
+    gan = build_gan(args, net_g, net_d)
+    opt_g, opt_d, ema = gan.opt_g, gan.opt_d, gan.ema
     half = args.epochs // 2  # constant lr for the first half, then linear decay to 0
     decay = lambda epoch: 1.0 - max(0, epoch - half) / (args.epochs - half + 1)  # noqa: E731
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, decay)
@@ -103,19 +98,18 @@ def main(argv: list[str] | None = None) -> None:
         start_epoch, step = ckpt["epoch"], ckpt["step"]
         if main_process:
             print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}, step {step}")
-    # The G step reaches D through its plain module: D's weights are frozen there and
-    # need no gradient synchronisation.
-    plain_d = net_d
+    # net_g and net_d stay the plain networks; under torchrun the step trains their DDP
+    # wrappers, and reaches D for G's step through gan.plain_d, D itself: frozen there,
+    # it needs no gradient synchronisation.
     if distributed:
-        net_g, net_d = DDP(net_g), DDP(net_d)
-    gan = GAN(net_g, net_d, opt_g, opt_d, plain_d, ema, diff_augment if args.diffaugment else None)
+        gan.net_g, gan.net_d = DDP(net_g), DDP(net_d)
 
     def save_checkpoint(epoch: int, name: str) -> None:
         state = {
-            "generator": _plain(net_g).state_dict(), "discriminator": plain_d.state_dict(),
+            "generator": net_g.state_dict(), "discriminator": net_d.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "sched_g": sched_g.state_dict(), "sched_d": sched_d.state_dict(),
-            "model_args": generator_args(_plain(net_g)), "config": vars(args), "epoch": epoch, "step": step,
+            "model_args": generator_args(net_g), "config": vars(args), "epoch": epoch, "step": step,
         }
         if ema is not None and ema.n_averaged > 0:
             state |= {"generator_ema": ema.module.state_dict(), "ema_steps": int(ema.n_averaged)}
@@ -134,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         if sampler:
             sampler.set_epoch(epoch)
         warmup = epoch < args.warmup_epochs
-        net_g.train(), net_d.train()
+        gan.net_g.train(), gan.net_d.train()
         steps = len(loader) if not args.max_steps_per_epoch else min(len(loader), args.max_steps_per_epoch)
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}{' (L1 warm-up)' if warmup else ''}",
                    disable=not main_process, dynamic_ncols=True)
@@ -175,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
             save_checkpoint(epoch + 1, f"epoch_{epoch + 1:03d}.pt")
             last_save = time.time()
             if grid_batch is not None:
-                shown = ema.module if ema is not None and ema.n_averaged > 0 else _plain(net_g)
+                shown = ema.module if ema is not None and ema.n_averaged > 0 else net_g
                 shown.eval()
                 with torch.no_grad():
                     fake = shown(grid_batch[0].to(device)).float().cpu()
@@ -191,11 +185,6 @@ def generator_options(args) -> dict:
     if args.generator == "unet":
         return {"ngf": args.ngf, "depth": args.depth, "max_channels": args.max_channels, "upsample": args.upsample}
     return {}
-
-
-def _plain(net: torch.nn.Module) -> torch.nn.Module:
-    """The network inside a DDP wrapper, or the network itself."""
-    return net.module if isinstance(net, DDP) else net
 
 
 if __name__ == "__main__":
