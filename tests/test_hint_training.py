@@ -151,3 +151,9 @@ def test_hint_training_refuses_a_base_that_is_not_an_effnet(hint_run, tmp_path):
     torch.save({"generator": unet.state_dict(), "model_args": generator_args(unet)}, base)
     with pytest.raises(SystemExit, match="effnet"):
         train_hints_main([str(base), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"), "--steps", "1"])
+
+
+def test_hint_training_refuses_a_pack_smaller_than_one_batch(hint_run, base_checkpoint, tmp_path):
+    with pytest.raises(SystemExit, match="6 examples, fewer than one batch of 16"):
+        train_hints_main([str(base_checkpoint), str(hint_run / "pack.npz"), "--out", str(tmp_path / "run"),
+                          "--hint-width", "8"])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from training.networks import EffNetUNet
 
 
@@ -81,3 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not 0 <= args.warmup_epochs <= args.epochs:
         raise SystemExit("--warmup-epochs must lie between 0 and --epochs")
     return args
+
+
+def pick_device(name: str) -> torch.device:
+    """--device's value -> a device: 'auto' is CUDA where present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

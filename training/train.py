@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from training.data import ColorPhotos
 from training.networks import define_discriminator, define_generator, generator_args
-from training.options import parse_args
+from training.options import parse_args, pick_device
 from training.samples import save_grid
 from training.step import build_gan, optimize_parameters
 
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # --- processes and device: one process, or one per GPU/CPU rank under torchrun ---
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if args.device == "auto" else args.device)
+    device = pick_device(args.device)
     if distributed:
         local_rank = int(os.environ["LOCAL_RANK"])
         if device.type == "cuda":

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 from training.hintdata import HintPack
 from training.networks import define_generator, generator_args
+from training.options import pick_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="save OUT/last.pt this often")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this many minutes with a checkpoint (0 = no limit)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    p.add_argument("--device", default="auto", help="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     return p
 
@@ -67,6 +69,7 @@ def branch_state(path: str, hint_width: int) -> dict[str, torch.Tensor]:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -88,11 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         net.hint_joins.load_state_dict(branch_state(args.branch, args.hint_width))
     net.eval().requires_grad_(False)  # BatchNorm keeps the base's statistics
     net.hint_joins.requires_grad_(True)
+    net.to(device)
     opt = torch.optim.Adam(net.hint_joins.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / max(args.steps, 1))
     step = 0
     if args.resume and (out / "last.pt").exists():
-        ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
         net.load_state_dict(ckpt["generator"])
         opt.load_state_dict(ckpt["opt"])
         sched.load_state_dict(ckpt["sched"])
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         os.replace(out / "last.tmp", out / "last.pt")
 
     # --- loop ---
+    if step < args.steps and not len(loader):  # else the loop below would wait forever for a first batch
+        raise SystemExit(f"{args.pack} holds {len(pack)} examples, fewer than one batch of {args.batch_size}")
     log_file = open(out / "losses.csv", "a", newline="")
     log = csv.writer(log_file)
     if log_file.tell() == 0:
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = last_save = time.time()
     while step < args.steps:
         for lightness, hints, real_ab in loader:
+            lightness, hints, real_ab = lightness.to(device), hints.to(device), real_ab.to(device)
             fake_ab = net(lightness, hints)
             loss = F.l1_loss(fake_ab, real_ab)
             opt.zero_grad(set_to_none=True)
