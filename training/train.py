@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         grid_batch = next(iter(DataLoader(grid_set, batch_size=len(grid_set))))
 
     # --- networks and optimisers ---
-    net_g = define_generator(args.generator, pretrained=args.pretrained and not (args.resume and (out / "last.pt").exists()),
+    pretrained = args.pretrained and not (args.resume and (out / "last.pt").exists())  # a checkpoint replaces them
+    net_g = define_generator(args.generator, pretrained=pretrained and (args.encoder_weights or True),
                              **generator_options(args)).to(device)
     net_d = define_discriminator(ndf=args.ndf, n_layers=args.n_layers_d).to(device)
     gan = build_gan(args, net_g, net_d)
