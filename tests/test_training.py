@@ -1,6 +1,7 @@
 """Training pipeline: networks, losses, data, sketches, the loop (single process and DDP), export."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -22,6 +23,7 @@ from training.options import parse_args
 from training.pack import ENCODER_FILE
 from training.pack import main as pack_main
 from training.photos import find_images
+from training.recipe import main as recipe_main
 from training.sketch import pencil_sketch
 from training.step import GAN, build_gan, optimize_parameters
 from training.train import main as train_main
@@ -364,3 +366,35 @@ def test_a_pack_carries_small_photos_and_the_encoder_in_half_precision(photo_dir
     for key, value in from_package.items():
         torch.testing.assert_close(from_pack[key], value, rtol=1e-3, atol=1e-4, check_dtype=False)
 
+
+def test_the_recipe_makes_a_scored_hint_model_from_a_pack_and_resumes_without_redoing(photo_dir, tmp_path):
+    pack_main([str(photo_dir), str(tmp_path / "pack"), "--short-side", "40"])
+    out = tmp_path / "recipe"
+    argv = ["--data", str(tmp_path / "pack" / "photos"), "--val", str(photo_dir), "--out", str(out),
+            "--encoder-weights", str(tmp_path / "pack" / ENCODER_FILE), "--size", "32", "--fine-size", "64",
+            "--warmup-epochs", "1", "--epochs", "2", "--gan-fine-epochs", "1", "--l1-fine-epochs", "2",
+            "--steps-per-epoch", "1", "--fine-steps-per-epoch", "1", "--hint-variants", "1", "--hint-steps", "2",
+            "--batch-size", "2", "--workers", "0", "--device", "cpu"]
+    recipe_main(argv)
+
+    def ckpt(run: str) -> dict:
+        return torch.load(out / run / "last.pt", weights_only=False)
+
+    assert [ckpt(run)["epoch"] for run in ("gan", "l1", "gan192", "l1_192")] == [2, 2, 3, 4]
+    assert ckpt("gan192")["config"]["size"] == 64 and ckpt("gan192")["ema_steps"] == 2  # epochs 2 and 3 of GAN
+    assert "generator_ema" not in ckpt("l1_192")  # the twin never had a GAN step
+    l1_phases = [row.split(",")[2] for row in (out / "l1" / "losses.csv").read_text().splitlines()[1:]]
+    assert l1_phases == ["l1"]  # forked after the warm-up's one step, then its own L1 epoch
+    assert ckpt("hints")["step"] == 2
+    session = ort.InferenceSession(str(out / "colorizer.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["L", "hints"]
+    assert session.get_modelmeta().custom_metadata_map["working_size"] == "64"
+    scores = json.loads((out / "val.json").read_text())
+    assert set(scores) == {"model", "grayscale", "1 hints", "5 hints", "10 hints", "20 hints", "sketches"}
+    assert all(row["images"] == 9 for row in scores.values())  # every photo scored, in every row
+
+    with pytest.raises(SystemExit, match="gan/epoch_001.pt, which is not there yet"):
+        recipe_main([*argv, "--out", str(tmp_path / "fresh"), "--only", "l1"])
+    logs = {run: (out / run / "losses.csv").read_text() for run in ("gan", "l1", "gan192", "l1_192", "hints")}
+    recipe_main([*argv, "--only", "gan", "l1", "gan192", "l1_192", "hints"])
+    assert {run: (out / run / "losses.csv").read_text() for run in logs} == logs  # not a step again
