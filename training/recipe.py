@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
             hintdata.main([args.data, str(pack), "--grid", str(args.fine_size), "--variants", str(args.hint_variants),
                            "--jobs", str(max(args.workers, 1)), "--seed", str(args.seed)])
         train_hints.main([str(out / "blend.pt"), str(pack), "--out", str(out / "hints"), "--resume",
-                          "--steps", str(args.hint_steps), "--batch-size", str(args.batch_size), "--threads", str(args.threads), "--device", args.device,
+                          "--steps", str(args.hint_steps), "--batch-size", str(args.batch_size),
+                          "--threads", str(args.threads), "--device", args.device,
                           "--max-minutes", str(args.phase_minutes), "--seed", str(args.seed),
                           *(["--branch", args.branch] if args.branch else [])])
     if "export" in run:
