@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("photos", help="folder of colour photos, searched recursively")
     p.add_argument("out", help="pack folder to write: photos/ and " + ENCODER_FILE)
     p.add_argument("--short-side", type=int, default=192,
-                   help="largest short side of a packed photo (the working size crops no more than this)")
+                   help="largest short side of a packed photo (192: the working size, and with the "
+                        "tracked tree what fits a 64 MiB carry)")
     p.add_argument("--quality", type=int, default=85, help="JPEG quality of the packed photos")
     args = p.parse_args(argv)
     src, out = Path(args.photos), Path(args.out)
