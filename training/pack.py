@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from training.efficientnet import pretrained_weights_path
+from training.efficientnet import imagenet_state
 from training.photos import find_images
 
 ENCODER_FILE = "encoder_fp16.pt"
@@ -37,8 +37,7 @@ def shrink_photo(src: Path, dst: Path, short_side: int, quality: int) -> None:
 
 def half_precision_encoder(dst: Path) -> None:
     """The package's ImageNet state dict, every tensor in float16, at dst."""
-    state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, dst)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in imagenet_state().items()}, dst)
 
 
 def folder_bytes(root: Path) -> int:
