@@ -16,7 +16,10 @@ from PIL import Image
 
 from training.data import ColorPhotos
 from training.diffaugment import diff_augment, translate
+from colorizer.lab import encode_l, rgb_to_lab
+from training.export import load_generator
 from training.export import main as export_main
+from training.from_onnx import main as from_onnx_main
 from training.losses import discriminator_loss, gan_loss, generator_loss
 from training.networks import count_parameters, define_discriminator, define_generator
 from training.options import parse_args
@@ -398,3 +401,30 @@ def test_the_recipe_makes_a_scored_hint_model_from_a_pack_and_resumes_without_re
     logs = {run: (out / run / "losses.csv").read_text() for run in ("gan", "l1", "gan192", "l1_192", "hints")}
     recipe_main([*argv, "--only", "gan", "l1", "gan192", "l1_192", "hints"])
     assert {run: (out / run / "losses.csv").read_text() for run in logs} == logs  # not a step again
+
+
+def test_the_shipped_model_unfolds_into_a_checkpoint_that_computes_what_the_file_does(tmp_path, capsys):
+    from_onnx_main([str(ROOT / "models" / "colorizer.onnx"), str(tmp_path / "shipped.pt")])
+    assert "max |PyTorch - ONNX|" in capsys.readouterr().out
+    net, size = load_generator(tmp_path / "shipped.pt")
+    assert size == 192 and net.hint_joins is not None
+    session = ort.InferenceSession(str(ROOT / "models" / "colorizer.onnx"), providers=["CPUExecutionProvider"])
+    photo = np.asarray(_colour_photo(3, (96, 64)))
+    lightness = encode_l(rgb_to_lab(photo)[..., 0])[None, None]
+    hints = np.zeros((1, 3, 64, 96), np.float32)
+    hints[0, :, 20:30, 40:50] = np.array([0.4, -0.3, 1.0], np.float32)[:, None, None]  # one blue-green patch
+    for inputs in ({"L": lightness, "hints": np.zeros_like(hints)}, {"L": lightness, "hints": hints}):
+        with torch.no_grad():
+            ours = net(*(torch.from_numpy(v) for v in inputs.values())).numpy()
+        np.testing.assert_allclose(ours, session.run(["ab"], inputs)[0], atol=1e-4)
+
+
+def test_an_unfolded_checkpoint_exports_to_the_same_model(trained_run, tmp_path):
+    export_main([str(trained_run / "epoch_001.pt"), str(tmp_path / "first.onnx")])
+    from_onnx_main([str(tmp_path / "first.onnx"), str(tmp_path / "back.pt")])
+    export_main([str(tmp_path / "back.pt"), str(tmp_path / "again.onnx")])
+    lightness = {"L": np.random.default_rng(0).uniform(-1, 1, (2, 1, 32, 64)).astype(np.float32)}
+    sessions = (ort.InferenceSession(str(tmp_path / f), providers=["CPUExecutionProvider"])
+                for f in ("first.onnx", "again.onnx"))
+    first, again = (session.run(["ab"], lightness)[0] for session in sessions)
+    np.testing.assert_allclose(again, first, atol=1e-5)
