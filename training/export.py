@@ -101,18 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="working size recorded in the model and used for the parity check (default: the training crop size)")
     p.add_argument("--ema", action="store_true", help="export the generator's moving average (GAN runs)")
-    p.add_argument("--temperature", type=float, default=None,
-                   help="a bins head's read-out temperature (default: the checkpoint's)")
-    p.add_argument("--prior-weight", type=float, default=None,
-                   help="a bins head's discount of common colours (default: the checkpoint's)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - ONNX| difference")
     args = p.parse_args(argv)
 
     net, trained_size = load_generator(args.checkpoint, args.ema)
-    if args.temperature is not None or args.prior_weight is not None:
-        net.set_readout(args.temperature if args.temperature is not None else net.cfg.temperature,
-                        args.prior_weight if args.prior_weight is not None else net.cfg.prior_weight)
     size = args.size or trained_size
     export(net, args.output, size, args.opset)
     diff = parity(net, args.output, size)

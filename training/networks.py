@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorizer.lab import AB_SCALE, DELTA, rgb_to_lab
+from colorizer.lab import DELTA
 from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, imagenet_state
 
 
@@ -142,9 +141,6 @@ class EffNetConfig:
     decoder: tuple[int, ...] = (256, 128, 64, 48, 32)  # channels at strides 32, 16, 8, 4, 2
     hints: bool = False  # a hint branch reads the engine's hint map (colorizer.hints.hint_map)
     hint_width: int = 32  # channels inside each of the hint branch's joins
-    head: str = "tanh"  # "tanh": a conv regresses ab; "bins": logits over ab bins, decoded by BinHead
-    temperature: float = 1.0  # the "bins" head's annealing temperature (1 = the mean, towards 0 = the mode)
-    prior_weight: float = 0.0  # how far the "bins" head discounts common colours (0 = not, 1 = fully; BinHead)
 
 
 class EffNetUNet(nn.Module):
@@ -172,8 +168,7 @@ class EffNetUNet(nn.Module):
             nn.Sequential(_conv_bn_relu(widths[i] + skips[i], widths[i + 1], 3),
                           _conv_bn_relu(widths[i + 1], widths[i + 1], 3))
             for i in range(len(skips)))
-        self.out = (BinHead(widths[-1], cfg.temperature, cfg.prior_weight) if cfg.head == "bins"
-                    else nn.Sequential(nn.Conv2d(widths[-1], 2, 3, 1, 1), nn.Tanh()))
+        self.out = nn.Sequential(nn.Conv2d(widths[-1], 2, 3, 1, 1), nn.Tanh())
         self.hint_joins = nn.ModuleList(
             HintJoin(width, 2 ** (5 - i), cfg.hint_width) for i, width in enumerate(widths)) if cfg.hints else None
 
@@ -182,17 +177,6 @@ class EffNetUNet(nn.Module):
 
     def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """L (N, 1, H, W) -> ab (N, 2, H, W); hints (N, 3, H, W) as HintJoin reads them, if cfg.hints."""
-        return F.interpolate(self.out(self.decoder_features(lightness, hints)), scale_factor=2.0, mode="bilinear")
-
-    def set_readout(self, temperature: float, prior_weight: float) -> None:
-        """Where a "bins" head reads colour from its distribution (BinHead); exported models keep it."""
-        if self.cfg.head != "bins":
-            raise ValueError("only a bins head has a read-out to set")
-        self.cfg.temperature = self.out.temperature = temperature
-        self.cfg.prior_weight = self.out.prior_weight = prior_weight
-
-    def decoder_features(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """The decoder's last features (N, C, H/2, W/2), from which the head predicts colour."""
         features = self.encoder.features(grey_rgb(lightness))
         x = self.bottleneck(features.pop())
         joins = self.hint_joins if hints is not None and self.hint_joins is not None else None
@@ -203,70 +187,7 @@ class EffNetUNet(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
             if joins is not None:
                 x = x + joins[i + 1](x, hints)
-        return x
-
-
-AB_BIN_STEP = 10.0  # a*b* units between bin centres, as in Zhang, Isola & Efros (2016)
-
-
-def gamut_bins(step: float = AB_BIN_STEP) -> torch.Tensor:
-    """Centres (Q, 2) of the a*b* grid cells that some sRGB colour falls in, scaled /110.
-
-    The surface of the RGB cube is enough: the colours of one a*b* cell form a
-    curve from dark to light that leaves the cube on both ends. 261 cells at
-    step 10.
-    """
-    levels = np.arange(256, dtype=np.uint8)
-    u, v = (g.ravel() for g in np.meshgrid(levels, levels, indexing="ij"))
-    faces = [np.stack(np.roll([np.full_like(u, side), u, v], shift, axis=0), -1)
-             for shift in range(3) for side in (0, 255)]
-    ab = rgb_to_lab(np.concatenate(faces)[None])[0, :, 1:]
-    cells = np.unique(np.round(ab / step).astype(np.int64), axis=0)
-    return torch.from_numpy(cells * step / AB_SCALE).float()
-
-
-class BinHead(nn.Module):
-    """Colour as a distribution over a*b* bins, read out by its annealed mean (Zhang et al. 2016).
-
-    A regression to ab (L1 or L2) averages the colours a grey object could
-    have, and a red-or-blue car comes out grey-brown: the sepia of
-    colorizers. Classifying each pixel over the gamut's a*b* bins keeps the
-    colours apart, and the read-out decides how to turn the distribution
-    into one colour. The mean of the bin centres (temperature T = 1) is the
-    estimate with the least squared error, which PSNR rewards; lower T moves
-    it towards the most likely bin. Because greys and browns fill most of
-    most photos, the most likely bin is often a dull one, so the read-out
-    also discounts each bin by its frequency in the training photos:
-    logits - prior_weight * log(prior), the prior mixed half and half with
-    the uniform distribution as in Zhang et al.'s class rebalancing, but
-    applied after training (logit adjustment, Menon et al. 2021) so that one
-    trained head gives a family of read-outs from faithful to vivid.
-    """
-
-    def __init__(self, channels: int, temperature: float, prior_weight: float = 0.0, width: int = 64) -> None:
-        super().__init__()
-        self.temperature, self.prior_weight = temperature, prior_weight
-        centres = gamut_bins()
-        self.mix = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(inplace=True),
-                                 nn.Conv2d(width, len(centres), 1))
-        self.register_buffer("centres", centres, persistent=False)
-        self.register_buffer("log_prior", torch.zeros(len(centres)))  # set from the training photos (set_prior)
-
-    def set_prior(self, frequencies: torch.Tensor, uniform_share: float = 0.5) -> None:
-        """The training photos' bin frequencies, mixed with the uniform distribution as Zhang et al. do."""
-        mixed = (1 - uniform_share) * frequencies + uniform_share / len(frequencies)
-        self.log_prior.copy_(mixed.log())
-
-    def logits(self, features: torch.Tensor, every: int = 1) -> torch.Tensor:
-        """Logits (N, Q, h, w) over the bins; every > 1 computes them at every so-many pixels only
-        (training's loss does not need them all, and the last layer is most of the head's cost)."""
-        hidden = self.mix[:2](features)
-        return self.mix[2](hidden[..., ::every, ::every])
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        adjusted = self.logits(features) - self.prior_weight * self.log_prior[:, None, None]
-        weights = torch.softmax(adjusted / self.temperature, dim=1)
-        return F.conv2d(weights, self.centres.T[:, :, None, None])  # (N, 2, h, w), inside [-1, 1]
+        return F.interpolate(self.out(x), scale_factor=2.0, mode="bilinear")  # (N, 2, H, W)
 
 
 class HintJoin(nn.Module):
