@@ -419,9 +419,13 @@ def test_the_shipped_model_unfolds_into_a_checkpoint_that_computes_what_the_file
         np.testing.assert_allclose(ours, session.run(["ab"], inputs)[0], atol=1e-4)
 
 
-def test_an_unfolded_checkpoint_exports_to_the_same_model(trained_run, tmp_path):
+def test_an_unfolded_checkpoint_exports_to_the_same_model_and_is_no_run_to_resume(trained_run, photo_dir, tmp_path):
     export_main([str(trained_run / "epoch_001.pt"), str(tmp_path / "first.onnx")])
-    from_onnx_main([str(tmp_path / "first.onnx"), str(tmp_path / "back.pt")])
+    (tmp_path / "run").mkdir()
+    from_onnx_main([str(tmp_path / "first.onnx"), str(tmp_path / "run" / "last.pt")])
+    with pytest.raises(SystemExit, match="not a checkpoint of training.train"):
+        train_main(["--data", str(photo_dir), "--out", str(tmp_path / "run"), "--epochs", "1", "--resume", *TINY])
+    os.replace(tmp_path / "run" / "last.pt", tmp_path / "back.pt")
     export_main([str(tmp_path / "back.pt"), str(tmp_path / "again.onnx")])
     lightness = {"L": np.random.default_rng(0).uniform(-1, 1, (2, 1, 32, 64)).astype(np.float32)}
     sessions = (ort.InferenceSession(str(tmp_path / f), providers=["CPUExecutionProvider"])

@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     start_epoch, step = 0, 0
     if args.resume and (out / "last.pt").exists():
         ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
+        if "discriminator" not in ckpt:  # a hint run's or training.from_onnx's: weights without a run's state
+            raise SystemExit(f"{out / 'last.pt'} is not a checkpoint of training.train (it has no discriminator "
+                             "or optimiser state to resume)")
         net_g.load_state_dict(ckpt["generator"])
         net_d.load_state_dict(ckpt["discriminator"])
         if ema is not None and "generator_ema" in ckpt:
