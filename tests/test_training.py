@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
 from PIL import Image
 
+from colorizer.lab import encode_l, rgb_to_lab
 from training.data import ColorPhotos
 from training.diffaugment import diff_augment, translate
-from colorizer.lab import encode_l, rgb_to_lab
 from training.export import load_generator
 from training.export import main as export_main
 from training.from_onnx import main as from_onnx_main
@@ -432,3 +433,11 @@ def test_an_unfolded_checkpoint_exports_to_the_same_model_and_is_no_run_to_resum
                 for f in ("first.onnx", "again.onnx"))
     first, again = (session.run(["ab"], lightness)[0] for session in sessions)
     np.testing.assert_allclose(again, first, atol=1e-5)
+
+
+def test_unfolding_a_model_not_written_by_the_exporter_is_refused_with_a_message(tmp_path):
+    model = onnx.load(ROOT / "models" / "colorizer.onnx", load_external_data=False)
+    del model.metadata_props[:]
+    onnx.save(model, tmp_path / "bare.onnx")
+    with pytest.raises(SystemExit, match="not written by training.export"):
+        from_onnx_main([str(tmp_path / "bare.onnx"), str(tmp_path / "bare.pt")])

@@ -23,7 +23,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from training.export import parity
-from training.networks import define_generator
+from training.networks import define_generator, generator_args
 
 
 def initializers(graph: onnx.GraphProto) -> dict[str, torch.Tensor]:
@@ -39,6 +39,8 @@ def initializers(graph: onnx.GraphProto) -> dict[str, torch.Tensor]:
 def unfold(model: onnx.ModelProto) -> tuple[nn.Module, int]:
     """The generator an exported file holds, in eval mode, and its working size."""
     props = {p.key: p.value for p in model.metadata_props}
+    if "model_args" not in props:
+        raise ValueError("the model has no model_args metadata: it was not written by training.export")
     net = define_generator(**json.loads(props["model_args"]))
     weights = initializers(model.graph)
     state, last_conv = {}, None
@@ -65,14 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - ONNX| difference")
     args = p.parse_args(argv)
 
-    model = onnx.load(args.model)
-    net, size = unfold(model)
+    try:
+        net, size = unfold(onnx.load(args.model))
+    except ValueError as exc:
+        raise SystemExit(f"{args.model}: {exc}") from exc
     diff = parity(net, args.model, size)
     if diff > args.tolerance:
         raise SystemExit(f"the rebuilt network differs from {args.model} by {diff:.2e} > {args.tolerance:.0e}")
-    props = {p.key: p.value for p in model.metadata_props}
-    torch.save({"generator": net.state_dict(), "model_args": json.loads(props["model_args"]),
-                "config": {"size": size}, "from_onnx": str(args.model)}, args.output)
+    torch.save({"generator": net.state_dict(), "model_args": generator_args(net), "config": {"size": size},
+                "from_onnx": str(args.model)}, args.output)
     print(f"wrote {args.output}; max |PyTorch - ONNX| = {diff:.2e}")
 
 
