@@ -264,8 +264,6 @@ def test_export_matches_pytorch_and_follows_the_io_contract(trained_run, tmp_pat
 
 
 def _opsets(path: Path):
-    import onnx
-
     return [o for o in onnx.load(str(path)).opset_import if o.domain in ("", "ai.onnx")]
 
 
