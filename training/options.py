@@ -7,6 +7,8 @@ import torch
 
 from training.networks import EffNetUNet
 
+DEVICE_HELP = "'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'"  # the help of every --device option (pick_device)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--n-layers-d", type=int, default=3, help="discriminator strided layers (3 = 70x70 patches)")
 
     dev = p.add_argument_group("device")
-    dev.add_argument("--device", default="auto", help="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'")
+    dev.add_argument("--device", default="auto", help=DEVICE_HELP)
     dev.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="mixed precision; auto = on for CUDA")
     dev.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     return p

@@ -30,6 +30,7 @@ import shutil
 from pathlib import Path
 
 from training import evaluate, export, hintdata, interpolate, train, train_hints
+from training.options import DEVICE_HELP
 
 PHASES = ("gan", "l1", "gan192", "l1_192", "blend", "hints", "export", "evaluate")
 
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="images per training step")
     p.add_argument("--workers", type=int, default=1, help="DataLoader workers, and hint pack processes")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (0 = torch's default)")
-    p.add_argument("--device", default="auto", help="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--encoder-weights", default=None, help="ImageNet weights file (training.pack) instead of the package's")
     p.add_argument("--phase-minutes", type=float, default=0.0, help="stop each training phase after this long (0 = no limit)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every phase")
@@ -69,9 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     run = set(args.only)
-    common = ["--data", args.data, "--batch-size", str(args.batch_size), "--workers", str(args.workers),
-              "--threads", str(args.threads), "--device", args.device, "--seed", str(args.seed),
-              "--max-minutes", str(args.phase_minutes), "--resume"]
+    each_run = ["--batch-size", str(args.batch_size), "--threads", str(args.threads), "--device", args.device,
+                "--seed", str(args.seed), "--max-minutes", str(args.phase_minutes), "--resume"]  # hint phase too
+    common = ["--data", args.data, "--workers", str(args.workers), *each_run]
     common += ["--val", args.val] if args.val else []
     common += ["--encoder-weights", args.encoder_weights] if args.encoder_weights else []
     first = ["--size", str(args.size), "--epochs", str(args.epochs), "--max-steps-per-epoch", str(args.steps_per_epoch)]
@@ -99,11 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         if not pack.exists():
             hintdata.main([args.data, str(pack), "--grid", str(args.fine_size), "--variants", str(args.hint_variants),
                            "--jobs", str(max(args.workers, 1)), "--seed", str(args.seed)])
-        train_hints.main([str(out / "blend.pt"), str(pack), "--out", str(out / "hints"), "--resume",
-                          "--steps", str(args.hint_steps), "--batch-size", str(args.batch_size),
-                          "--threads", str(args.threads), "--device", args.device,
-                          "--max-minutes", str(args.phase_minutes), "--seed", str(args.seed),
-                          *(["--branch", args.branch] if args.branch else [])])
+        train_hints.main([str(out / "blend.pt"), str(pack), "--out", str(out / "hints"), *each_run,
+                          "--steps", str(args.hint_steps), *(["--branch", args.branch] if args.branch else [])])
     if "export" in run:
         export.main([str(out / "hints" / "last.pt"), str(out / "colorizer.onnx")])
     if "evaluate" in run and args.val:
