@@ -1,6 +1,7 @@
 """Training pipeline: networks, losses, data, sketches, the loop (single process and DDP), export."""
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -343,6 +344,22 @@ def test_effnet_gan_run_keeps_a_moving_average_that_exports(photo_dir, tmp_path)
     export_main([str(out / "last.pt"), str(tmp_path / "ema.onnx"), "--ema"])
     session = ort.InferenceSession(str(tmp_path / "ema.onnx"), providers=["CPUExecutionProvider"])
     assert session.get_modelmeta().custom_metadata_map["size_multiple"] == "32"
+
+
+def test_bf16_autocast_trains_the_gan_as_a_gpu_run_would_and_keeps_float32_weights(photo_dir, tmp_path):
+    """--amp on is what --amp auto turns on for CUDA; CPU autocast runs the same mixed-precision code."""
+    out = tmp_path / "amp"
+    train_main(["--data", str(photo_dir), "--out", str(out), "--epochs", "2", "--warmup-epochs", "1",
+                "--batch-size", "2", "--size", "32", "--workers", "0", "--ndf", "8", "--max-steps-per-epoch", "2",
+                "--amp", "on", "--ema", "0.9", "--diffaugment"])
+    with open(out / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["phase"] for row in rows] == ["l1", "l1", "gan", "gan"]
+    assert all(math.isfinite(float(row[k])) for row in rows for k in ("g_gan", "g_l1", "d_real", "d_fake"))
+    assert float(rows[-1]["d_real"]) > 0  # the discriminator's step ran too
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert {v.dtype for v in ckpt["generator"].values() if v.is_floating_point()} == {torch.float32}
+    export_main([str(out / "last.pt"), str(tmp_path / "amp.onnx"), "--ema"])
 
 
 def test_max_minutes_ends_the_run_with_a_resumable_checkpoint(photo_dir, tmp_path, capsys):
