@@ -346,14 +346,25 @@ def test_effnet_gan_run_keeps_a_moving_average_that_exports(photo_dir, tmp_path)
     assert session.get_modelmeta().custom_metadata_map["size_multiple"] == "32"
 
 
-def test_bf16_autocast_trains_the_gan_as_a_gpu_run_would_and_keeps_float32_weights(photo_dir, tmp_path):
+def test_bf16_autocast_trains_the_gan_as_a_gpu_run_would_and_keeps_float32_weights(photo_dir, tmp_path, monkeypatch):
     """--amp on is what --amp auto turns on for CUDA; CPU autocast runs the same mixed-precision code."""
+    import training.train
+
+    seen = []
+
+    def spy(gan, lightness, real_ab, lambda_l1, warmup, autocast):
+        with autocast():
+            seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return optimize_parameters(gan, lightness, real_ab, lambda_l1, warmup, autocast)
+
+    monkeypatch.setattr(training.train, "optimize_parameters", spy)
     out = tmp_path / "amp"
     train_main(["--data", str(photo_dir), "--out", str(out), "--epochs", "2", "--warmup-epochs", "1",
                 "--batch-size", "2", "--size", "32", "--workers", "0", "--ndf", "8", "--max-steps-per-epoch", "2",
                 "--amp", "on", "--ema", "0.9", "--diffaugment"])
     with open(out / "losses.csv") as f:
         rows = list(csv.DictReader(f))
+    assert seen == [(True, torch.bfloat16)] * 4  # every step ran under bf16 autocast
     assert [row["phase"] for row in rows] == ["l1", "l1", "gan", "gan"]
     assert all(math.isfinite(float(row[k])) for row in rows for k in ("g_gan", "g_l1", "d_real", "d_fake"))
     assert float(rows[-1]["d_real"]) > 0  # the discriminator's step ran too
