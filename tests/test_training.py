@@ -348,8 +348,6 @@ def test_effnet_gan_run_keeps_a_moving_average_that_exports(photo_dir, tmp_path)
 
 def test_bf16_autocast_trains_the_gan_as_a_gpu_run_would_and_keeps_float32_weights(photo_dir, tmp_path, monkeypatch):
     """--amp on is what --amp auto turns on for CUDA; CPU autocast runs the same mixed-precision code."""
-    import training.train
-
     seen = []
 
     def spy(gan, lightness, real_ab, lambda_l1, warmup, autocast):
@@ -357,7 +355,7 @@ def test_bf16_autocast_trains_the_gan_as_a_gpu_run_would_and_keeps_float32_weigh
             seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
         return optimize_parameters(gan, lightness, real_ab, lambda_l1, warmup, autocast)
 
-    monkeypatch.setattr(training.train, "optimize_parameters", spy)
+    monkeypatch.setattr("training.train.optimize_parameters", spy)
     out = tmp_path / "amp"
     train_main(["--data", str(photo_dir), "--out", str(out), "--epochs", "2", "--warmup-epochs", "1",
                 "--batch-size", "2", "--size", "32", "--workers", "0", "--ndf", "8", "--max-steps-per-epoch", "2",
