@@ -96,6 +96,18 @@ def test_a_new_base_starts_its_hint_branch_from_a_trained_one(hint_run, tmp_path
                           "--steps", "1", "--hint-width", "16", "--branch", str(trained)])
 
 
+def test_the_hint_branch_learns_under_the_chroma_gain_it_is_given_and_keeps_the_bases_otherwise(hint_run,
+                                                                                                 base_checkpoint,
+                                                                                                 tmp_path):
+    pack = str(hint_run / "pack.npz")
+    train_hints_main([str(base_checkpoint), pack, "--out", str(tmp_path / "gained"), "--steps", "1",
+                      "--batch-size", "2", "--hint-width", "8", "--chroma-gain", "1.3"])
+    gained = tmp_path / "gained" / "last.pt"
+    assert torch.load(gained, weights_only=False)["model_args"]["chroma_gain"] == 1.3
+    train_hints_main([str(gained), pack, "--out", str(tmp_path / "again"), "--steps", "0", "--hint-width", "8"])
+    assert torch.load(tmp_path / "again" / "last.pt", weights_only=False)["model_args"]["chroma_gain"] == 1.3
+
+
 def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run, base_checkpoint, tmp_path,
                                                                       monkeypatch):
     hinted, plain = tmp_path / "hinted.onnx", tmp_path / "plain.onnx"

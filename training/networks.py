@@ -141,6 +141,7 @@ class EffNetConfig:
     decoder: tuple[int, ...] = (256, 128, 64, 48, 32)  # channels at strides 32, 16, 8, 4, 2
     hints: bool = False  # a hint branch reads the engine's hint map (colorizer.hints.hint_map)
     hint_width: int = 32  # channels inside each of the hint branch's joins
+    chroma_gain: float = 1.0  # the colour is multiplied by it and clipped to [-1, 1] (EffNetUNet says why)
 
 
 class EffNetUNet(nn.Module):
@@ -154,6 +155,12 @@ class EffNetUNet(nn.Module):
     stride 2 and resized bilinearly to the input's size: chroma varies
     slowly (the engine upsamples it onto the full-resolution L anyway), and
     a full-resolution decoder stage would cost more than the whole encoder.
+
+    cfg.chroma_gain multiplies the colour (then clipped to [-1, 1]): a
+    network fine-tuned by L1 hedges towards grey wherever a colour is
+    uncertain, and a uniform gain brings its chroma back on hues that are
+    mostly right. It is part of the network, so the hint branch learns
+    under it and every exported file carries it.
     """
 
     def __init__(self, cfg: EffNetConfig) -> None:
@@ -187,7 +194,8 @@ class EffNetUNet(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
             if joins is not None:
                 x = x + joins[i + 1](x, hints)
-        return F.interpolate(self.out(x), scale_factor=2.0, mode="bilinear")  # (N, 2, H, W)
+        ab = F.interpolate(self.out(x), scale_factor=2.0, mode="bilinear")  # (N, 2, H, W)
+        return ab if self.cfg.chroma_gain == 1.0 else (ab * self.cfg.chroma_gain).clamp(-1.0, 1.0)
 
 
 class HintJoin(nn.Module):

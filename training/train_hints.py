@@ -15,7 +15,8 @@ pack, with a fresh schedule) and the base network under it stays frozen.
 `--branch` starts the branch from another checkpoint's instead of from
 zero: a retrained base keeps what a trained branch knows about reading
 hints; `--steps 0` joins it to the new base untrained, and a few hundred
-steps fit it to the new base's colour.
+steps fit it to the new base's colour. `--chroma-gain` sets the base's
+colour gain (training.finetune says why); the branch then learns under it.
 """
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="examples per step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the hint branch")
     p.add_argument("--hint-width", type=int, default=64, help="channels inside each hint join (the shipped branch: 64)")
+    p.add_argument("--chroma-gain", type=float, default=None,
+                   help="multiply the network's colour by this (training.networks.EffNetUNet), so the branch learns "
+                        "under it (default: the base's, 1 for most)")
     p.add_argument("--branch", default=None,
                    help="hint checkpoint whose branch this run starts from (default: the base's own, else zero)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="save OUT/last.pt this often")
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     base = torch.load(args.base, map_location="cpu", weights_only=False)
     if base["model_args"].get("name") != "effnet":
         raise SystemExit("the hint branch joins the effnet generator's decoder; the base is not one")
-    net = define_generator(**{**base["model_args"], "hints": True, "hint_width": args.hint_width})
+    gain = {} if args.chroma_gain is None else {"chroma_gain": args.chroma_gain}
+    net = define_generator(**{**base["model_args"], "hints": True, "hint_width": args.hint_width, **gain})
     net.load_state_dict(base["generator"], strict=False)
     if args.branch:
         net.hint_joins.load_state_dict(branch_state(args.branch, args.hint_width))
