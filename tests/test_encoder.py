@@ -66,7 +66,7 @@ def test_effnet_generator_starts_from_the_imagenet_weights(classifier):
     for name, value in net.encoder.state_dict().items():
         torch.testing.assert_close(value, classifier.state_dict()[name])
     assert generator_args(net) == {"name": "effnet", "decoder": (256, 128, 64, 48, 32), "hints": False,
-                                   "hint_width": 32}
+                                   "hint_width": 32, "chroma_gain": 1.0}
 
 
 def test_effnet_generator_maps_l_to_ab_at_any_multiple_of_32():
