@@ -1,4 +1,4 @@
-"""Fine-tune a trained generator by a pixel loss alone. Read top to bottom: set-up, data, network, loop.
+"""Fine-tune a trained generator by L1 alone. Read top to bottom: set-up, data, network, loop.
 
     python -m training.from_onnx models/colorizer.onnx runs/shipped.pt
     python -m training.finetune runs/shipped.pt --data ../shared/data/photos/train --out runs/finetune
@@ -16,18 +16,16 @@ training.export, training.train_hints and training.interpolate read.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from training import run_folder
 from training.data import ColorPhotos
 from training.networks import define_generator, generator_args, generator_param_groups
-from training.options import DEVICE_HELP, pick_device
+from training.options import DEVICE_HELP
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,12 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    device, out = run_folder.start(args)
 
     # --- data ---
     photos = ColorPhotos(args.data, size=args.size, train=True, sketch_prob=args.sketch_prob)
@@ -77,27 +70,16 @@ def main(argv: list[str] | None = None) -> None:
     opt = torch.optim.Adam(generator_param_groups(net, args.lr, args.encoder_lr_scale, args.freeze_blocks),
                            betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / max(args.steps, 1))
-    step = 0
-    if args.resume and (out / "last.pt").exists():
-        ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
-        net.load_state_dict(ckpt["generator"])
-        opt.load_state_dict(ckpt["opt"])
-        sched.load_state_dict(ckpt["sched"])
-        step = ckpt["step"]
-        print(f"resumed from {out / 'last.pt'} at step {step}")
+    step = run_folder.resume(out, device, net, opt, sched) if args.resume else 0
 
     def save_checkpoint(name: str = "last.pt") -> None:
         state = {"generator": net.state_dict(), "model_args": generator_args(net), "opt": opt.state_dict(),
                  "sched": sched.state_dict(), "step": step,
                  "config": {**vars(args), "base_config": base.get("config", {})}}
-        torch.save(state, out / "last.tmp")
-        os.replace(out / "last.tmp", out / name)
+        run_folder.save(out, state, name)
 
     # --- loop ---
-    log_file = open(out / "losses.csv", "a", newline="")
-    log = csv.writer(log_file)
-    if log_file.tell() == 0:
-        log.writerow(["step", "l1", "lr", "seconds"])
+    log_file, log = run_folder.open_log(out, ["step", "l1", "lr", "seconds"])
     t0 = last_save = time.time()
 
     def out_of_time() -> bool:

@@ -21,18 +21,16 @@ colour gain (training.finetune says why); the branch then learns under it.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from training import run_folder
 from training.hintdata import HintPack
 from training.networks import define_generator, generator_args
-from training.options import DEVICE_HELP, pick_device
+from training.options import DEVICE_HELP
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,12 +71,7 @@ def branch_state(path: str, hint_width: int) -> dict[str, torch.Tensor]:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    device, out = run_folder.start(args)
 
     # --- data ---
     pack = HintPack(args.pack)
@@ -99,29 +92,18 @@ def main(argv: list[str] | None = None) -> None:
     net.to(device)
     opt = torch.optim.Adam(net.hint_joins.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / max(args.steps, 1))
-    step = 0
-    if args.resume and (out / "last.pt").exists():
-        ckpt = torch.load(out / "last.pt", map_location=device, weights_only=False)
-        net.load_state_dict(ckpt["generator"])
-        opt.load_state_dict(ckpt["opt"])
-        sched.load_state_dict(ckpt["sched"])
-        step = ckpt["step"]
-        print(f"resumed from {out / 'last.pt'} at step {step}")
+    step = run_folder.resume(out, device, net, opt, sched) if args.resume else 0
 
     def save_checkpoint() -> None:
         state = {"generator": net.state_dict(), "model_args": generator_args(net), "opt": opt.state_dict(),
                  "sched": sched.state_dict(), "step": step,
                  "config": {**vars(args), "size": size, "base_config": base.get("config", {})}}
-        torch.save(state, out / "last.tmp")
-        os.replace(out / "last.tmp", out / "last.pt")
+        run_folder.save(out, state)
 
     # --- loop ---
     if step < args.steps and not len(loader):  # else the loop below would wait forever for a first batch
         raise SystemExit(f"{args.pack} holds {len(pack)} examples, fewer than one batch of {args.batch_size}")
-    log_file = open(out / "losses.csv", "a", newline="")
-    log = csv.writer(log_file)
-    if log_file.tell() == 0:
-        log.writerow(["step", "l1", "l1_base", "lr", "seconds"])
+    log_file, log = run_folder.open_log(out, ["step", "l1", "l1_base", "lr", "seconds"])
     t0 = last_save = time.time()
     while step < args.steps:
         for lightness, hints, real_ab in loader:
