@@ -16,7 +16,6 @@ training.export, training.train_hints and training.interpolate read.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
@@ -80,11 +79,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # --- loop ---
     log_file, log = run_folder.open_log(out, ["step", "l1", "lr", "seconds"])
-    t0 = last_save = time.time()
-
-    def out_of_time() -> bool:
-        return bool(args.max_minutes) and time.time() - t0 > args.max_minutes * 60
-
+    clock = run_folder.Clock(args.checkpoint_minutes, args.max_minutes)
     while step < args.steps:
         for lightness, real_ab in loader:
             loss = F.l1_loss(net(lightness.to(device)), real_ab.to(device))
@@ -94,16 +89,16 @@ def main(argv: list[str] | None = None) -> None:
             sched.step()
             step += 1
             if step % 10 == 0:
-                log.writerow([step, f"{loss.item():.5f}", f"{sched.get_last_lr()[0]:.3g}", f"{time.time() - t0:.1f}"])
+                log.writerow([step, f"{loss.item():.5f}", f"{sched.get_last_lr()[0]:.3g}", f"{clock.seconds():.1f}"])
                 log_file.flush()
             if args.save_every and step % args.save_every == 0:
                 save_checkpoint(f"step_{step}.pt")
-            if time.time() - last_save > args.checkpoint_minutes * 60:
+            if clock.checkpoint_due():
                 save_checkpoint()
-                last_save = time.time()
-            if step >= args.steps or out_of_time():
+                clock.saved()
+            if step >= args.steps or clock.out_of_time():
                 break
-        if out_of_time():
+        if clock.out_of_time():
             break
     save_checkpoint()
     log_file.close()

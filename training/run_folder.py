@@ -1,14 +1,16 @@
-"""The run folder that the short trainers share (training.finetune, training.train_hints).
+"""The run folder and clock that the trainers share (training.train, training.finetune, training.train_hints).
 
 Each keeps OUT/last.pt, written whole or not at all, that --resume continues
 (weights, optimiser, schedule and step), and OUT/losses.csv, appended to
-across resumes with its header written once.
+across resumes with its header written once; a Clock says when the next
+periodic checkpoint is due and when --max-minutes is up.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import os
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -44,8 +46,8 @@ def resume(out: Path, device: torch.device, net: nn.Module, opt: torch.optim.Opt
 
 def save(out: Path, state: dict, name: str = "last.pt") -> None:
     """Write state to OUT/name through a temporary file, so a stop mid-write leaves the last one whole."""
-    torch.save(state, out / "last.tmp")
-    os.replace(out / "last.tmp", out / name)
+    torch.save(state, out / f"{name}.tmp")
+    os.replace(out / f"{name}.tmp", out / name)
 
 
 def open_log(out: Path, header: list[str]) -> tuple[TextIO, csv.writer]:
@@ -55,3 +57,24 @@ def open_log(out: Path, header: list[str]) -> tuple[TextIO, csv.writer]:
     if log_file.tell() == 0:
         log.writerow(header)
     return log_file, log
+
+
+class Clock:
+    """A run's time since it started: when a checkpoint is due (--checkpoint-minutes), when --max-minutes is up."""
+
+    def __init__(self, checkpoint_minutes: float, max_minutes: float) -> None:
+        self.checkpoint_minutes, self.max_minutes = checkpoint_minutes, max_minutes
+        self.start = self.last_save = time.time()
+
+    def seconds(self) -> float:
+        return time.time() - self.start
+
+    def checkpoint_due(self) -> bool:
+        return time.time() - self.last_save > self.checkpoint_minutes * 60
+
+    def saved(self) -> None:
+        """A checkpoint was just written: the next is due checkpoint_minutes from now."""
+        self.last_save = time.time()
+
+    def out_of_time(self) -> bool:
+        return bool(self.max_minutes) and self.seconds() > self.max_minutes * 60

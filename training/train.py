@@ -16,10 +16,8 @@ the warm-up's last.pt in a new run folder, resumed with other options.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
-import time
 import warnings
 from contextlib import nullcontext
 from pathlib import Path
@@ -30,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
+from training import run_folder
 from training.data import ColorPhotos
 from training.networks import define_discriminator, define_generator, generator_args
 from training.options import parse_args, pick_device
@@ -116,16 +115,12 @@ def main(argv: list[str] | None = None) -> None:
         }
         if ema is not None and ema.n_averaged > 0:
             state |= {"generator_ema": ema.module.state_dict(), "ema_steps": int(ema.n_averaged)}
-        torch.save(state, out / f"{name}.tmp")
-        os.replace(out / f"{name}.tmp", out / name)
+        run_folder.save(out, state, name)
 
     # --- training loop ---
-    log_file = open(out / "losses.csv", "a", newline="") if main_process else None
-    log = csv.writer(log_file) if log_file else None
-    if log_file and log_file.tell() == 0:
-        log.writerow(["step", "epoch", "phase", "g_gan", "g_l1", "d_real", "d_fake", "lr", "seconds"])
-    t0 = last_save = time.time()
-    out_of_time = lambda: args.max_minutes and time.time() - t0 > args.max_minutes * 60  # noqa: E731
+    header = ["step", "epoch", "phase", "g_gan", "g_l1", "d_real", "d_fake", "lr", "seconds"]
+    log_file, log = run_folder.open_log(out, header) if main_process else (None, None)
+    clock = run_folder.Clock(args.checkpoint_minutes, args.max_minutes)
     stopped = False  # --max-minutes ran out inside an epoch
     for epoch in range(start_epoch, args.epochs):
         if sampler:
@@ -145,14 +140,14 @@ def main(argv: list[str] | None = None) -> None:
             if main_process:
                 values = [losses[k].item() for k in ("g_gan", "g_l1", "d_real", "d_fake")]
                 log.writerow([step, epoch + 1, "l1" if warmup else "gan", *(f"{v:.5f}" for v in values),
-                              f"{sched_g.get_last_lr()[0]:.3g}", f"{time.time() - t0:.1f}"])
+                              f"{sched_g.get_last_lr()[0]:.3g}", f"{clock.seconds():.1f}"])
                 bar.set_postfix(g_gan=f"{values[0]:.3f}", l1=f"{values[1]:.4f}", d_real=f"{values[2]:.3f}",
                                 d_fake=f"{values[3]:.3f}")
                 bar.update()
-                if time.time() - last_save > args.checkpoint_minutes * 60:
+                if clock.checkpoint_due():
                     save_checkpoint(epoch, "last.pt")  # mid-epoch: resume restarts this epoch
-                    last_save = time.time()
-            if out_of_time() and i + 1 < steps:
+                    clock.saved()
+            if clock.out_of_time() and i + 1 < steps:
                 stopped = True
                 break
         bar.close()
@@ -170,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             log_file.flush()
             save_checkpoint(epoch + 1, "last.pt")
             save_checkpoint(epoch + 1, f"epoch_{epoch + 1:03d}.pt")
-            last_save = time.time()
+            clock.saved()
             if grid_batch is not None:
                 shown = ema.module if ema is not None and ema.n_averaged > 0 else net_g
                 shown.eval()

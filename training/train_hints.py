@@ -21,7 +21,6 @@ colour gain (training.finetune says why); the branch then learns under it.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     if step < args.steps and not len(loader):  # else the loop below would wait forever for a first batch
         raise SystemExit(f"{args.pack} holds {len(pack)} examples, fewer than one batch of {args.batch_size}")
     log_file, log = run_folder.open_log(out, ["step", "l1", "l1_base", "lr", "seconds"])
-    t0 = last_save = time.time()
+    clock = run_folder.Clock(args.checkpoint_minutes, args.max_minutes)
     while step < args.steps:
         for lightness, hints, real_ab in loader:
             lightness, hints, real_ab = lightness.to(device), hints.to(device), real_ab.to(device)
@@ -119,14 +118,14 @@ def main(argv: list[str] | None = None) -> None:
                 with torch.no_grad():
                     base_loss = F.l1_loss(net(lightness), real_ab).item()
                 log.writerow([step, f"{loss.item():.5f}", f"{base_loss:.5f}", f"{sched.get_last_lr()[0]:.3g}",
-                              f"{time.time() - t0:.1f}"])
+                              f"{clock.seconds():.1f}"])
                 log_file.flush()
-            if time.time() - last_save > args.checkpoint_minutes * 60:
+            if clock.checkpoint_due():
                 save_checkpoint()
-                last_save = time.time()
-            if step >= args.steps or (args.max_minutes and time.time() - t0 > args.max_minutes * 60):
+                clock.saved()
+            if step >= args.steps or clock.out_of_time():
                 break
-        if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
+        if clock.out_of_time():
             break
     save_checkpoint()
     log_file.close()
