@@ -65,6 +65,15 @@ def pcx_image() -> bytes:
     return buf.getvalue()
 
 
+def wavy_photo(seed: int, size: tuple[int, int] = (80, 60)) -> Image.Image:
+    """A small colour photo of smooth waves, a different tint per seed: training data that is never grey."""
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0 : size[1], 0 : size[0]]
+    img = rng.uniform(40, 220, 3) + 40 * np.stack([np.sin(x / 7 + i) * np.cos(y / 9) for i in range(3)], -1)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
 def photo(size: tuple[int, int] = (320, 240), mode: str = "RGB"):
     """photo_bytes() decoded: a PIL image in `mode`, losslessly."""
 

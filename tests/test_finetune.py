@@ -8,19 +8,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from PIL import Image
 
+from tests.helpers import wavy_photo
 from training.export import main as export_main
 from training.finetune import main as finetune_main
 from training.from_onnx import main as from_onnx_main
 from training.networks import define_generator, generator_args
-
-
-def _photo(seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:48, 0:64]
-    img = rng.uniform(40, 220, 3) + 40 * np.stack([np.sin(x / 6 + i) * np.cos(y / 8) for i in range(3)], -1)
-    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +22,7 @@ def unfolded(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("finetune")
     (root / "photos").mkdir()
     for i in range(4):
-        _photo(i).save(root / "photos" / f"p{i}.png")
+        wavy_photo(i, (64, 48)).save(root / "photos" / f"p{i}.png")
     torch.manual_seed(0)
     net = define_generator("effnet")
     for name, tensor in net.state_dict().items():  # as training leaves them: no bias exactly zero

@@ -13,18 +13,12 @@ from PIL import Image
 
 from colorizer.engine import Colorizer
 from colorizer.hints import Hint
+from tests.helpers import wavy_photo
 from training.export import main as export_main
 from training.hint_graph import skip_joins_without_hints
 from training.hintdata import HintPack, build_pack
 from training.networks import define_generator, generator_args
 from training.train_hints import main as train_hints_main
-
-
-def _photo(seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:60, 0:80]
-    img = rng.uniform(40, 220, 3) + 40 * np.stack([np.sin(x / 7 + i) * np.cos(y / 9) for i in range(3)], -1)
-    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def hint_run(base_checkpoint, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hintrun")
     (root / "photos").mkdir()
     for i in range(3):
-        _photo(i).save(root / "photos" / f"p{i}.png")
+        wavy_photo(i).save(root / "photos" / f"p{i}.png")
     assert build_pack(root / "photos", root / "pack.npz", grid=32, variants=2, jobs=1) == 6
     train_hints_main([str(base_checkpoint), str(root / "pack.npz"), "--out", str(root / "run"), "--steps", "3",
                       "--batch-size", "2", "--hint-width", "8"])
@@ -127,7 +121,7 @@ def test_a_hint_model_exports_with_a_hints_input_that_the_engine_feeds(hint_run,
 
     with_branch, without = Colorizer.load(hinted), Colorizer.load(plain)
     assert with_branch.reads_hints and not without.reads_hints and with_branch.size == 32
-    image = _photo(7)
+    image = wavy_photo(7)
     np.testing.assert_array_equal(np.asarray(with_branch.colorize(image)), np.asarray(without.colorize(image)))
     hints = [Hint(10, 10, "#2050e0"), Hint(70, 50, "#c03020")]
     fed = []
