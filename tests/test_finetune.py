@@ -83,3 +83,11 @@ def test_a_chroma_gain_multiplies_the_colour_and_clips_it_in_pytorch_and_in_the_
     np.testing.assert_allclose(session.run(["ab"], {"L": lightness.numpy()})[0], expected.numpy(), atol=1e-4)
     from_onnx_main([str(tmp_path / "gained.onnx"), str(tmp_path / "back.pt")])  # with its parity check
     assert torch.load(tmp_path / "back.pt", weights_only=False)["model_args"]["chroma_gain"] == 40.0
+
+
+def test_fine_tuning_on_fewer_photos_than_one_batch_is_refused_with_a_message(unfolded, tmp_path):
+    (tmp_path / "one").mkdir()
+    wavy_photo(0).save(tmp_path / "one" / "p.png")
+    with pytest.raises(SystemExit, match="holds 1 photos, fewer than one batch of 2"):
+        finetune_main([str(unfolded / "unfolded.pt"), "--data", str(tmp_path / "one"), "--out", str(tmp_path / "run"),
+                       "--size", "32", "--batch-size", "2", "--workers", "0", "--device", "cpu"])
