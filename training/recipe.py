@@ -30,7 +30,6 @@ import shutil
 from pathlib import Path
 
 from training import evaluate, export, hintdata, interpolate, train, train_hints
-from training.efficientnet import VARIANTS
 from training.options import DEVICE_HELP
 
 PHASES = ("gan", "l1", "gan192", "l1_192", "blend", "hints", "export", "evaluate")
@@ -60,8 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="DataLoader workers, and hint pack processes")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (0 = torch's default)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
-    p.add_argument("--encoder", choices=sorted(VARIANTS), default="lite0",
-                   help="the EfficientNet-Lite variant under the generator")
     p.add_argument("--encoder-weights", default=None, help="ImageNet weights file (training.pack) instead of the package's")
     p.add_argument("--phase-minutes", type=float, default=0.0, help="stop each training phase after this long (0 = no limit)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every phase")
@@ -75,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     run = set(args.only)
     each_run = ["--batch-size", str(args.batch_size), "--threads", str(args.threads), "--device", args.device,
                 "--seed", str(args.seed), "--max-minutes", str(args.phase_minutes), "--resume"]  # hint phase too
-    common = ["--data", args.data, "--workers", str(args.workers), "--encoder", args.encoder, *each_run]
+    common = ["--data", args.data, "--workers", str(args.workers), *each_run]
     common += ["--val", args.val] if args.val else []
     common += ["--encoder-weights", args.encoder_weights] if args.encoder_weights else []
     first = ["--size", str(args.size), "--epochs", str(args.epochs), "--max-steps-per-epoch", str(args.steps_per_epoch)]

@@ -182,7 +182,7 @@ def generator_options(args) -> dict:
     """The model_args of --generator taken from the command line."""
     if args.generator == "unet":
         return {"ngf": args.ngf, "depth": args.depth, "max_channels": args.max_channels, "upsample": args.upsample}
-    return {"encoder": args.encoder}
+    return {}
 
 
 if __name__ == "__main__":
