@@ -12,12 +12,15 @@ import csv
 import os
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import torch
 from torch import nn
 
 from training.options import pick_device
+
+if TYPE_CHECKING:
+    import _csv  # csv.writer() is a function; the writers it returns are _csv.Writer
 
 
 def start(args: argparse.Namespace) -> tuple[torch.device, Path]:
@@ -50,7 +53,7 @@ def save(out: Path, state: dict, name: str = "last.pt") -> None:
     os.replace(out / f"{name}.tmp", out / name)
 
 
-def open_log(out: Path, header: list[str]) -> tuple[TextIO, csv.writer]:
+def open_log(out: Path, header: list[str]) -> tuple[TextIO, _csv.Writer]:
     """OUT/losses.csv opened for appending, with header written if the file is new."""
     log_file = open(out / "losses.csv", "a", newline="")
     log = csv.writer(log_file)
