@@ -247,13 +247,14 @@ def choose_file_with_keyboard(page):
     """Space on the focused file input opens the chooser; Chromium now and then drops the first key
     event of a freshly focused input under load (a full `.ci/run` on 2 cores once lost two in a row,
     5 s apart), so up to three presses are allowed, 10 s apart (never a click)."""
-    for attempt in range(3):
+    presses = 3
+    for attempt in range(presses):
         try:
             with page.expect_file_chooser(timeout=10000) as chooser:
                 page.keyboard.press("Space")
             return chooser.value
         except PlaywrightTimeout:
-            if attempt == 2:
+            if attempt == presses - 1:
                 raise
 
 
